@@ -1,2 +1,6 @@
-// Placeholder: replaced by the real handler.
-export const handler = async (): Promise<unknown> => ({ statusCode: 501 });
+import { getDetails } from '../shared/connection-service.js';
+import { httpRoute, json } from './lib/http.js';
+import { connections, log } from './lib/runtime.js';
+
+/** GET /integrations/apple-calendar */
+export const handler = httpRoute(log, async (accountId) => json(200, await getDetails({ connections }, accountId)));

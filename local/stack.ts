@@ -1,0 +1,64 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureTable, localCredentials, startDynalite } from './dynamo.js';
+import { startHttpApi } from './http-api.js';
+import { localJwt } from './jwt.js';
+
+export interface LocalStackOptions {
+  port?: number;
+  dataDir?: string;
+  /** Keep DynamoDB data in the data folder (default) or in memory (tests). */
+  persist?: boolean;
+  caldavServerUrl?: string;
+}
+
+export const TABLE_NAME = 'apple-calendar-connector';
+
+/**
+ * The whole connector on one machine, no AWS account: embedded DynamoDB (dynalite), a local
+ * AES-256-GCM key instead of KMS, the HTTP API with local JWT checks, calling the same
+ * handlers the Lambdas run.
+ */
+export async function startLocalStack(opts: LocalStackOptions = {}) {
+  const dataDir = resolve(opts.dataDir ?? process.env.LOCAL_DATA_DIR ?? '.local');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const dynamo = await startDynalite({ path: opts.persist === false ? undefined : join(dataDir, 'dynamodb') });
+  await ensureTable(dynamo.endpoint, TABLE_NAME);
+
+  // The handlers read their configuration once, at import: set it first.
+  Object.assign(process.env, {
+    TABLE_NAME,
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    CIPHER: 'local',
+    LOCAL_KEY_FILE: join(dataDir, 'credentials-key'),
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? localCredentials.secretAccessKey,
+    ...(opts.caldavServerUrl ? { CALDAV_SERVER_URL: opts.caldavServerUrl } : {}),
+  });
+  const [connect, details, disconnect] = await Promise.all([
+    import('../functions/connect.js'),
+    import('../functions/details.js'),
+    import('../functions/disconnect.js'),
+  ]);
+
+  const jwt = localJwt(dataDir);
+  const route = '/integrations/apple-calendar';
+  const api = await startHttpApi({
+    port: opts.port ?? 3000,
+    jwt,
+    routes: { [`POST ${route}`]: connect.handler, [`GET ${route}`]: details.handler, [`DELETE ${route}`]: disconnect.handler },
+  });
+
+  return {
+    url: api.url,
+    dataDir,
+    dynamoEndpoint: dynamo.endpoint,
+    tableName: TABLE_NAME,
+    token: (userId: string) => jwt.sign(userId),
+    async stop() {
+      await api.stop();
+      await dynamo.stop();
+    },
+  };
+}

@@ -1,0 +1,183 @@
+import { propfind, type DAVResponse } from 'tsdav';
+import { basicAuth, CaldavError, classifyStatus, davFetch, type DavCredentials } from './transport.js';
+
+export interface CalendarInfo {
+  url: string;
+  name: string;
+}
+
+export interface Discovery {
+  principalUrl: string;
+  homeUrl: string;
+  calendar: CalendarInfo;
+  /** How many HTTP requests discovery made (redirects followed by fetch count once). */
+  requests: number;
+}
+
+export interface DiscoverOptions {
+  serverUrl: string;
+  credentials: DavCredentials;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+/** One calendar collection as listed under the calendar home. */
+export interface ListedCollection {
+  url: string;
+  name: string;
+  resourceTypes: string[];
+  components: string[] | undefined;
+  privileges: string[] | undefined;
+  order: number | undefined;
+  defaultCalendarUrl?: string;
+}
+
+/**
+ * Finds the principal, the calendar home and the default calendar of an account:
+ * PROPFIND / (or /.well-known/caldav) → principal → home (depth 1) [→ schedule inbox].
+ * Three requests in the usual case, four when the server names a default calendar on a
+ * schedule inbox that is not listed in the home. Every href is resolved against the URL of
+ * the response that carried it, so an iCloud home on `pNN-caldav.icloud.com` keeps its host.
+ */
+export async function discoverCalendar(opts: DiscoverOptions): Promise<Discovery> {
+  const dav = new DavSession(opts);
+  const root = new URL(opts.serverUrl);
+
+  let principal = await dav.hrefProp(new URL('/', root).href, 'currentUserPrincipal', { 'd:current-user-principal': {} });
+  if (!principal) principal = await dav.hrefProp(new URL('/.well-known/caldav', root).href, 'currentUserPrincipal', { 'd:current-user-principal': {} });
+  if (!principal) throw new CaldavError('unexpected', 'The server did not name a principal for this account');
+
+  const [principalRes] = await dav.propfind(principal, '0', {
+    'c:calendar-home-set': {},
+    'c:schedule-inbox-URL': {},
+  });
+  const homeHref = firstHref(principalRes?.props?.calendarHomeSet);
+  if (!homeHref) throw new CaldavError('unexpected', 'The server did not name a calendar home for this account');
+  const homeUrl = dav.resolve(homeHref);
+  const inboxHref = firstHref(principalRes?.props?.scheduleInboxURL);
+  const inboxUrl = inboxHref ? dav.resolve(inboxHref) : undefined;
+
+  const listing = await dav.propfind(homeUrl, '1', {
+    'd:resourcetype': {},
+    'd:displayname': {},
+    'd:current-user-privilege-set': {},
+    'c:supported-calendar-component-set': {},
+    'c:schedule-default-calendar-URL': {},
+    'ca:calendar-order': {},
+  });
+  const collections = listing.filter((r) => r.ok && r.href).map((r) => toCollection(r, dav.resolve(r.href!)));
+
+  let defaultUrl = collections.find((c) => c.defaultCalendarUrl)?.defaultCalendarUrl;
+  if (!defaultUrl && inboxUrl && !collections.some((c) => sameUrl(c.url, inboxUrl))) {
+    defaultUrl = await dav.hrefProp(inboxUrl, 'scheduleDefaultCalendarURL', { 'c:schedule-default-calendar-URL': {} }, true);
+  }
+
+  const calendar = chooseDefaultCalendar(collections, defaultUrl);
+  if (!calendar) throw new NoCalendarError();
+  return { principalUrl: principal, homeUrl, calendar, requests: dav.requests };
+}
+
+export class NoCalendarError extends Error {
+  constructor() {
+    super('The account has no calendar that can hold events');
+    this.name = 'NoCalendarError';
+  }
+}
+
+/**
+ * The calendar bookings go to: the server's default calendar when it names one that can hold
+ * events; otherwise the first writable calendar that accepts VEVENT, ordered by the calendar
+ * order the user set (Apple's `calendar-order`), then by URL — so the choice is stable.
+ * Reminder lists (VTODO only), subscriptions, inbox/outbox/notification collections and
+ * read-only (shared-to-you) calendars are never chosen.
+ */
+export function chooseDefaultCalendar(collections: ListedCollection[], defaultUrl?: string): CalendarInfo | undefined {
+  const usable = collections.filter(canHoldBookings);
+  const byDefault = defaultUrl ? usable.find((c) => sameUrl(c.url, defaultUrl)) : undefined;
+  const chosen =
+    byDefault ??
+    [...usable].sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER) || a.url.localeCompare(b.url))[0];
+  return chosen && { url: chosen.url, name: chosen.name };
+}
+
+export function canHoldBookings(c: ListedCollection): boolean {
+  if (!c.resourceTypes.includes('calendar')) return false;
+  if (c.resourceTypes.some((t) => ['subscribed', 'scheduleInbox', 'scheduleOutbox', 'notification'].includes(t))) return false;
+  if (c.components && !c.components.includes('VEVENT')) return false;
+  if (c.privileges && !c.privileges.some((p) => ['write', 'writeContent', 'bind', 'all'].includes(p))) return false;
+  return true;
+}
+
+function toCollection(r: DAVResponse, url: string): ListedCollection {
+  const p = (r.props ?? {}) as Record<string, any>;
+  const comps = p.supportedCalendarComponentSet;
+  return {
+    url,
+    name: typeof p.displayname === 'string' || typeof p.displayname === 'number' ? String(p.displayname) : lastSegment(url),
+    resourceTypes: Object.keys(p.resourcetype ?? {}),
+    components: comps === undefined ? undefined : asArray(comps.comp).map((c: any) => String(c?._attributes?.name ?? '').toUpperCase()),
+    privileges: p.currentUserPrivilegeSet === undefined ? undefined : asArray(p.currentUserPrivilegeSet.privilege).flatMap((x: any) => Object.keys(x ?? {})),
+    order: Number.isFinite(Number(p.calendarOrder)) && p.calendarOrder !== undefined && p.calendarOrder !== '' ? Number(p.calendarOrder) : undefined,
+    defaultCalendarUrl: firstHref(p.scheduleDefaultCalendarURL) ? new URL(firstHref(p.scheduleDefaultCalendarURL)!, url).href : undefined,
+  };
+}
+
+class DavSession {
+  requests = 0;
+  /** URL of the latest response: hrefs in it are relative to this (after any redirect). */
+  private base: string;
+  private readonly fetch: typeof fetch;
+  private readonly headers: Record<string, string>;
+
+  constructor(opts: DiscoverOptions) {
+    this.base = opts.serverUrl;
+    this.headers = basicAuth(opts.credentials);
+    const inner = davFetch({ timeoutMs: opts.timeoutMs, fetch: opts.fetch });
+    this.fetch = async (input, init) => {
+      this.requests += 1;
+      const res = await inner(input, init);
+      this.base = res.url || String(input);
+      return res;
+    };
+  }
+
+  resolve(href: string): string {
+    return new URL(href, this.base).href;
+  }
+
+  async propfind(url: string, depth: '0' | '1', props: Record<string, object>, optional = false): Promise<DAVResponse[]> {
+    let responses: DAVResponse[];
+    try {
+      responses = await propfind({ url, depth, props, headers: this.headers, fetch: this.fetch });
+    } catch (err) {
+      if (err instanceof CaldavError) throw err;
+      throw new CaldavError('transient', 'CalDAV response could not be read');
+    }
+    const top = responses.length === 1 && !responses[0]!.ok && !responses[0]!.props ? responses[0]! : undefined;
+    if (top) {
+      const failure = classifyStatus(top.status ?? 0) ?? 'unexpected';
+      if (failure === 'unauthorized' || failure === 'transient' || !optional) {
+        throw new CaldavError(failure, `PROPFIND failed: HTTP ${top.status}`, top.status);
+      }
+      return [];
+    }
+    return responses;
+  }
+
+  /** One href-valued property of a single resource, resolved; undefined when absent. */
+  async hrefProp(url: string, prop: string, props: Record<string, object>, optional = false): Promise<string | undefined> {
+    const responses = await this.propfind(url, '0', props, optional || prop === 'currentUserPrincipal');
+    const href = firstHref(responses.find((r) => r.ok)?.props?.[prop]);
+    return href ? this.resolve(href) : undefined;
+  }
+}
+
+function firstHref(value: any): string | undefined {
+  const href = value?.href;
+  const first = Array.isArray(href) ? href[0] : href;
+  return typeof first === 'string' && first.trim() ? first.trim() : undefined;
+}
+
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const sameUrl = (a: string, b: string) => new URL(a).href.replace(/\/?$/, '/') === new URL(b).href.replace(/\/?$/, '/');
+const lastSegment = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? url);

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { invalidRequest } from './errors.js';
+import { normaliseAppSpecificPassword } from './password.js';
+import type { ConnectInput } from './connection-service.js';
+
+/** Bodies are a few hundred bytes; anything much larger is not a connect request. */
+export const MAX_BODY_BYTES = 4096;
+
+const schema = z.object({
+  appleId: z
+    .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+    .trim()
+    .max(254, 'is too long')
+    .pipe(z.email({ error: 'must be an e-mail address' })),
+  appSpecificPassword: z
+    .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+    .max(64, 'must be 16 letters, like xxxx-xxxx-xxxx-xxxx')
+    .transform((v, ctx) => {
+      const normalised = normaliseAppSpecificPassword(v);
+      if (!normalised) {
+        ctx.addIssue({ code: 'custom', message: 'must be 16 letters, like xxxx-xxxx-xxxx-xxxx' });
+        return z.NEVER;
+      }
+      return normalised;
+    }),
+});
+
+/**
+ * Parses and validates the connect body. Every problem is reported by field; the messages
+ * never echo the submitted values (the password must not come back in a response).
+ */
+export function parseConnectRequest(body: string | undefined, isBase64Encoded = false): ConnectInput {
+  const text = body === undefined ? '' : isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw invalidRequest({ body: `must be at most ${MAX_BODY_BYTES} bytes` });
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw invalidRequest({ body: 'must be a JSON object' });
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalidRequest({ body: 'must be a JSON object' });
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const fields: Record<string, string> = {};
+    for (const issue of parsed.error.issues) {
+      const field = String(issue.path[0] ?? 'body');
+      fields[field] ??= issue.message;
+    }
+    throw invalidRequest(fields);
+  }
+  return parsed.data;
+}

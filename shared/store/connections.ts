@@ -1,0 +1,113 @@
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { accountKey, CONNECTION_SK, isConditionFailure, type Table } from './table.js';
+
+export type ConnectionStatus = 'active' | 'error';
+
+export interface LastSync {
+  at: string;
+  outcome: 'ok' | 'failed';
+  error?: string;
+}
+
+export interface Connection {
+  accountId: string;
+  appleId: string;
+  /** Base64 ciphertext of the app-specific password (KMS, bound to the account id). */
+  ciphertext: string;
+  calendarUrl: string;
+  calendarName: string;
+  principalUrl: string;
+  homeUrl: string;
+  status: ConnectionStatus;
+  connectedAt: string;
+  updatedAt: string;
+  lastSync?: LastSync;
+}
+
+const key = (accountId: string) => ({ pk: accountKey(accountId), sk: CONNECTION_SK });
+const sameAppleId = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+export class AppleIdConflict extends Error {
+  constructor() {
+    super('Another Apple ID is connected to this account');
+    this.name = 'AppleIdConflict';
+  }
+}
+
+/** The account's connection item, read by every route and by sync. */
+export class ConnectionStore {
+  constructor(private readonly table: Table) {}
+
+  async get(accountId: string): Promise<Connection | undefined> {
+    const out = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: key(accountId), ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, appleIdKey: _k, ...rest } = out.Item;
+    return rest as Connection;
+  }
+
+  /**
+   * Saves a freshly verified connection. A new one is created only if the account has none;
+   * an existing one is replaced only if it is for the same Apple ID (conditional writes, so
+   * two concurrent connects with different Apple IDs can't both win).
+   * Returns whether the connection was created (vs. replaced).
+   */
+  async save(conn: Omit<Connection, 'connectedAt' | 'lastSync'> & { connectedAt?: string }): Promise<{ created: boolean; connection: Connection }> {
+    const appleIdKey = conn.appleId.trim().toLowerCase();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await this.get(conn.accountId);
+      if (existing && !sameAppleId(existing.appleId, conn.appleId)) throw new AppleIdConflict();
+      const connection: Connection = {
+        ...conn,
+        connectedAt: existing?.connectedAt ?? conn.connectedAt ?? conn.updatedAt,
+        ...(existing?.lastSync ? { lastSync: existing.lastSync } : {}),
+      };
+      try {
+        await this.table.doc.send(
+          new PutCommand({
+            TableName: this.table.name,
+            Item: { ...key(conn.accountId), appleIdKey, ...connection },
+            ...(existing
+              ? { ConditionExpression: 'appleIdKey = :k', ExpressionAttributeValues: { ':k': appleIdKey } }
+              : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          }),
+        );
+        return { created: !existing, connection };
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+        // Someone connected or disconnected in between: look again.
+      }
+    }
+    throw new AppleIdConflict();
+  }
+
+  /** Records the outcome of a sync; `status` moves to error when credentials were rejected. */
+  async recordSync(accountId: string, lastSync: LastSync, status?: ConnectionStatus, ciphertext?: string): Promise<void> {
+    const sets = ['lastSync = :ls'];
+    const values: Record<string, unknown> = { ':ls': lastSync };
+    if (status) {
+      sets.push('#st = :st');
+      values[':st'] = status;
+    }
+    // Only touch the connection the sync used: a reconnect with a new password in between wins.
+    const cond = ciphertext ? 'attribute_exists(pk) AND ciphertext = :ct' : 'attribute_exists(pk)';
+    if (ciphertext) values[':ct'] = ciphertext;
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: key(accountId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: cond,
+          ...(status ? { ExpressionAttributeNames: { '#st': 'status' } } : {}),
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  async delete(accountId: string): Promise<void> {
+    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: key(accountId) }));
+  }
+}

@@ -1,0 +1,28 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * One table for everything the connector keeps, all under the account's partition:
+ *   pk = ACCOUNT#<accountId>
+ *   sk = CONNECTION           the connection (Apple ID, encrypted password, calendar, status)
+ *   sk = CONNECT_ATTEMPTS     recent rejected logins (rate limit)
+ *   sk = BOOKING#<bookingId>  one booking's desired and applied state (sync)
+ * `expiresAt` (epoch seconds) is the TTL attribute for records that expire.
+ * Scoping every key to the account makes "one account can't touch another's" structural.
+ */
+export interface Table {
+  doc: DynamoDBDocumentClient;
+  name: string;
+}
+
+export const accountKey = (accountId: string) => `ACCOUNT#${accountId}`;
+export const CONNECTION_SK = 'CONNECTION';
+export const ATTEMPTS_SK = 'CONNECT_ATTEMPTS';
+export const BOOKING_SK_PREFIX = 'BOOKING#';
+
+export function createTable(name: string, opts: { endpoint?: string; region?: string } = {}): Table {
+  const client = new DynamoDBClient({ endpoint: opts.endpoint, region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1' });
+  return { name, doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }) };
+}
+
+export const isConditionFailure = (err: unknown) => (err as Error)?.name === 'ConditionalCheckFailedException';
