@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import ical, { ICalAttendeeRole, ICalAttendeeStatus, ICalEventStatus, type ICalAttendeeScheduleAgent } from 'ical-generator';
+import type { BookingDetails } from './booking-event.js';
+
+export type AttendeeMode = 'attendees' | 'description';
+
+/**
+ * One event per booking: the UID and the resource name come from the account and the
+ * booking id, so a redelivered message overwrites and never duplicates. Hashed, so neither
+ * id appears in the user's calendar and any characters are safe in a URL.
+ */
+export function bookingObjectId(accountId: string, bookingId: string): { uid: string; filename: string } {
+  const hash = createHash('sha256').update(`${accountId}\n${bookingId}`).digest('hex').slice(0, 40);
+  return { uid: `${hash}@apple-calendar-connector`, filename: `${hash}.ics` };
+}
+
+/** Names go into quoted parameters (CN="..."), where quotes and control characters can't. */
+const paramSafe = (name: string | undefined) => name?.replace(/["\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim() || undefined;
+
+/**
+ * The stored iCalendar object for a booking: times in UTC, no METHOD (iCloud rejects stored
+ * objects with one), attendees with SCHEDULE-AGENT=CLIENT so the server sends no invitations
+ * of its own — or, with mode `description`, attendees listed in the description instead.
+ * Escaping and line folding are ical-generator's.
+ */
+export function bookingToIcs(
+  booking: BookingDetails,
+  ids: { uid: string },
+  opts: { attendeeMode?: AttendeeMode; stamp?: Date } = {},
+): string {
+  const mode = opts.attendeeMode ?? 'attendees';
+  const attendeeLines = booking.attendees.map((a) => (a.name ? `${a.name} <${a.email}>` : a.email));
+  const description =
+    mode === 'description' && attendeeLines.length
+      ? [booking.description, `Attendees:\n${attendeeLines.join('\n')}`].filter(Boolean).join('\n\n')
+      : booking.description;
+
+  const cal = ical({ prodId: { company: 'booking', product: 'apple-calendar-connector', language: 'EN' } });
+  cal.createEvent({
+    id: ids.uid,
+    sequence: booking.sequence,
+    stamp: opts.stamp ?? new Date(),
+    start: new Date(booking.start),
+    end: new Date(booking.end),
+    summary: booking.title,
+    description: description || undefined,
+    location: booking.location || undefined,
+    status: ICalEventStatus.CONFIRMED,
+    organizer: { name: paramSafe(booking.organizer.name) ?? booking.organizer.email, email: booking.organizer.email },
+    attendees:
+      mode === 'attendees'
+        ? booking.attendees.map((a) => ({
+            name: paramSafe(a.name),
+            email: a.email,
+            role: ICalAttendeeRole.REQ,
+            status: ICalAttendeeStatus.ACCEPTED,
+            scheduleAgent: 'CLIENT' as ICalAttendeeScheduleAgent,
+          }))
+        : [],
+  });
+  return cal.toString();
+}
