@@ -3,9 +3,15 @@ import { join, resolve } from 'node:path';
 import { ensureTable, localCredentials, startDynalite } from './dynamo.js';
 import { startHttpApi } from './http-api.js';
 import { localJwt } from './jwt.js';
+import { startLocalQueue, startPoller } from './sqs.js';
 
 export interface LocalStackOptions {
   port?: number;
+  sqsPort?: number;
+  /** Start the poller that feeds the sync handler (default true). */
+  poll?: boolean;
+  /** Local queue visibility timeout in seconds (default 30). */
+  visibilityTimeout?: number;
   dataDir?: string;
   /** Keep DynamoDB data in the data folder (default) or in memory (tests). */
   persist?: boolean;
@@ -24,6 +30,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const dynamo = await startDynalite({ path: opts.persist === false ? undefined : join(dataDir, 'dynamodb') });
   await ensureTable(dynamo.endpoint, TABLE_NAME);
+  const queue = await startLocalQueue({ port: opts.sqsPort ?? (opts.port === 0 ? 0 : 9324), visibilityTimeout: opts.visibilityTimeout });
 
   // The handlers read their configuration once, at import: set it first.
   Object.assign(process.env, {
@@ -34,13 +41,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? localCredentials.secretAccessKey,
+    SQS_ENDPOINT: queue.endpoint,
+    QUEUE_URL: queue.queueUrl,
+    DLQ_URL: queue.dlqUrl,
     ...(opts.caldavServerUrl ? { CALDAV_SERVER_URL: opts.caldavServerUrl } : {}),
   });
-  const [connect, details, disconnect] = await Promise.all([
+  const [connect, details, disconnect, sync] = await Promise.all([
     import('../functions/connect.js'),
     import('../functions/details.js'),
     import('../functions/disconnect.js'),
+    import('../functions/sync.js'),
   ]);
+  const poller = opts.poll === false ? undefined : startPoller({ client: queue.client, queueUrl: queue.queueUrl, handler: sync.handler });
 
   const jwt = localJwt(dataDir);
   const route = '/integrations/apple-calendar';
@@ -54,10 +66,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     url: api.url,
     dataDir,
     dynamoEndpoint: dynamo.endpoint,
+    sqsEndpoint: queue.endpoint,
+    queueUrl: queue.queueUrl,
+    dlqUrl: queue.dlqUrl,
+    sqs: queue.client,
+    poller,
+    syncHandler: sync.handler,
     tableName: TABLE_NAME,
     token: (userId: string) => jwt.sign(userId),
     async stop() {
       await api.stop();
+      await poller?.stop();
+      await queue.stop();
       await dynamo.stop();
     },
   };

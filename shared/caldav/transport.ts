@@ -32,7 +32,8 @@ export function classifyStatus(status: number): CaldavFailure | undefined {
   if (status >= 200 && status < 300) return undefined;
   if (status === 401) return 'unauthorized';
   if (status === 403) return 'forbidden';
-  if (status === 404 || status === 410) return 'not_found';
+  // 409 on a PUT: the parent collection does not exist (RFC 4918 §9.7.1).
+  if (status === 404 || status === 409 || status === 410) return 'not_found';
   if (status === 412) return 'precondition_failed';
   if (status >= 300 && status < 400) return 'moved';
   if (status === 408 || status === 429 || status >= 500) return 'transient';

@@ -107,6 +107,27 @@ export class ConnectionStore {
     }
   }
 
+  /** After a re-discovery: the calendar moved (iCloud partition change). */
+  async updateCalendar(
+    accountId: string,
+    ciphertext: string,
+    found: { principalUrl: string; homeUrl: string; calendar: { url: string; name: string } },
+  ): Promise<void> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: key(accountId),
+          UpdateExpression: 'SET calendarUrl = :u, calendarName = :n, principalUrl = :p, homeUrl = :h',
+          ConditionExpression: 'attribute_exists(pk) AND ciphertext = :ct',
+          ExpressionAttributeValues: { ':u': found.calendar.url, ':n': found.calendar.name, ':p': found.principalUrl, ':h': found.homeUrl, ':ct': ciphertext },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
   async delete(accountId: string): Promise<void> {
     await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: key(accountId) }));
   }

@@ -1,0 +1,104 @@
+import { discoverCalendar, NoCalendarError } from '../caldav/discovery.js';
+import { CaldavError, type DavCredentials } from '../caldav/transport.js';
+import { mapLimit } from '../concurrency.js';
+import type { Log } from '../logger.js';
+import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
+import { reconcileBooking, type CalendarTarget, type ReconcileDeps } from './reconcile.js';
+
+export interface AccountSyncDeps extends ReconcileDeps {
+  connections: ConnectionStore;
+  caldav: { serverUrl: string; timeoutMs: number; fetch?: typeof fetch };
+  log: Log;
+  /** Bookings of one account written at once. */
+  concurrency?: number;
+  now?: () => Date;
+}
+
+/** What happened to one booking's pending change. */
+export type BookingOutcome =
+  | { result: 'ok' }
+  | { result: 'held'; error: 'credentials_rejected' }
+  | { result: 'retry'; retryAfterSeconds?: number; error: string }
+  | { result: 'failed'; error: string };
+
+/**
+ * Writes the pending changes of some of an account's bookings to its calendar with the given
+ * credentials. A rejected password stops the account at once (no more requests with it): the
+ * connection turns `error` and the changes stay pending until the account reconnects.
+ * Records the account's `lastSync` once, for the latest final outcome.
+ */
+export async function syncAccountBookings(
+  deps: AccountSyncDeps,
+  connection: Connection,
+  credentials: DavCredentials,
+  bookingIds: string[],
+): Promise<Map<string, BookingOutcome>> {
+  const outcomes = new Map<string, BookingOutcome>();
+  let rejected = false;
+  const target: CalendarTarget = {
+    accountId: connection.accountId,
+    calendarUrl: connection.calendarUrl,
+    credentials,
+    rediscover: () => rediscover(deps, connection, credentials),
+  };
+
+  const syncOne = async (bookingId: string) => {
+    if (rejected) return outcomes.set(bookingId, { result: 'held', error: 'credentials_rejected' });
+    try {
+      await reconcileBooking(deps, target, bookingId);
+      outcomes.set(bookingId, { result: 'ok' });
+    } catch (err) {
+      const outcome = classify(err);
+      if (outcome.result === 'held') rejected = true;
+      outcomes.set(bookingId, outcome);
+      deps.log[outcome.result === 'retry' ? 'warn' : 'error']('booking sync did not complete', {
+        accountId: connection.accountId,
+        bookingId,
+        outcome: outcome.result,
+        error: outcome.error,
+        status: err instanceof CaldavError ? err.status : undefined,
+      });
+    }
+  };
+  // The first booking goes alone: if the password was revoked, only one request is rejected
+  // (repeated rejected logins can get an Apple ID locked). The rest then run concurrently.
+  const [first, ...rest] = bookingIds;
+  if (first !== undefined) await syncOne(first);
+  await mapLimit(rest, deps.concurrency ?? 4, syncOne);
+
+  const at = (deps.now?.() ?? new Date()).toISOString();
+  const finals = [...outcomes.values()].filter((o) => o.result !== 'retry');
+  if (rejected) {
+    await deps.connections.recordSync(connection.accountId, { at, outcome: 'failed', error: 'credentials_rejected' }, 'error', connection.ciphertext);
+  } else if (finals.length) {
+    const failed = finals.find((o): o is Extract<BookingOutcome, { result: 'failed' }> => o.result === 'failed');
+    const lastSync: LastSync = failed ? { at, outcome: 'failed', error: failed.error } : { at, outcome: 'ok' };
+    await deps.connections.recordSync(connection.accountId, lastSync, undefined, connection.ciphertext);
+  }
+  return outcomes;
+}
+
+function classify(err: unknown): Exclude<BookingOutcome, { result: 'ok' }> {
+  if (err instanceof NoCalendarError) return { result: 'failed', error: 'calendar_not_found' };
+  if (!(err instanceof CaldavError)) return { result: 'retry', error: 'internal_error' };
+  switch (err.failure) {
+    case 'unauthorized':
+      return { result: 'held', error: 'credentials_rejected' };
+    case 'transient':
+      return { result: 'retry', retryAfterSeconds: err.retryAfterSeconds, error: 'calendar_unavailable' };
+    case 'forbidden':
+    case 'not_found':
+    case 'moved':
+      return { result: 'failed', error: 'calendar_not_found' };
+    default:
+      return { result: 'failed', error: 'calendar_rejected_event' };
+  }
+}
+
+/** The stored calendar URL went stale (iCloud moved the account): discover again, keep the new URL. */
+async function rediscover(deps: AccountSyncDeps, connection: Connection, credentials: DavCredentials): Promise<string> {
+  const found = await discoverCalendar({ ...deps.caldav, credentials });
+  deps.log.info('calendar re-discovered', { accountId: connection.accountId, from: connection.calendarUrl, to: found.calendar.url });
+  await deps.connections.updateCalendar(connection.accountId, connection.ciphertext, found);
+  return found.calendar.url;
+}

@@ -1,0 +1,94 @@
+import { parseBookingEvent, type BookingEvent } from '../booking-event.js';
+import { mapLimit } from '../concurrency.js';
+import type { DavCredentials } from '../caldav/transport.js';
+import type { BookingStore } from '../store/bookings.js';
+import type { Connection } from '../store/connections.js';
+import { syncAccountBookings, type AccountSyncDeps } from './account-sync.js';
+import type { PasswordCache } from './password-cache.js';
+
+export interface QueueMessage {
+  id: string;
+  body: string;
+}
+
+export type MessageResult =
+  | { id: string; result: 'ok' | 'skipped' | 'held' }
+  | { id: string; result: 'failed'; error: string }
+  | { id: string; result: 'invalid'; reason: string }
+  | { id: string; result: 'retry'; retryAfterSeconds?: number; error: string };
+
+export interface BatchDeps extends AccountSyncDeps {
+  bookings: BookingStore;
+  passwords: PasswordCache;
+  /** Accounts synced at once within a batch. */
+  accountConcurrency?: number;
+}
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+interface Pending {
+  id: string;
+  event: BookingEvent;
+}
+
+/**
+ * Makes the calendars match a batch of booking events. Each valid message moves its
+ * booking's desired state forward (stale and duplicate ones change nothing); then each
+ * touched booking is reconciled once. Different bookings run concurrently, changes of the
+ * same booking never do. Every message gets a result; nothing in the batch blocks the rest.
+ */
+export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Promise<MessageResult[]> {
+  const results = new Map<string, MessageResult>();
+  const accounts = new Map<string, Map<string, Pending[]>>();
+  for (const msg of messages) {
+    const parsed = parseBookingEvent(msg.body);
+    if (!parsed.ok) {
+      results.set(msg.id, { id: msg.id, result: 'invalid', reason: parsed.reason });
+      continue;
+    }
+    const { userId, booking } = parsed.event;
+    const byBooking = accounts.get(userId) ?? new Map<string, Pending[]>();
+    accounts.set(userId, byBooking);
+    byBooking.set(booking.id, [...(byBooking.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
+  }
+
+  await mapLimit([...accounts], deps.accountConcurrency ?? 4, async ([accountId, byBooking]) => {
+    const all = [...byBooking.values()].flat();
+    const settle = (pending: Pending[], r: WithoutId<MessageResult>) => pending.forEach((p) => results.set(p.id, { ...r, id: p.id } as MessageResult));
+    try {
+      const connection = await deps.connections.get(accountId);
+      if (!connection) {
+        deps.log.info('no Apple Calendar connected: booking events skipped', { accountId, messages: all.length });
+        return settle(all, { result: 'skipped' });
+      }
+      await mapLimit([...byBooking.values()], deps.concurrency ?? 4, async (pending) => {
+        for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) await deps.bookings.advance(p.event);
+      });
+      if (connection.status === 'error') {
+        deps.log.info('credentials rejected earlier: booking changes held until reconnect', { accountId, messages: all.length });
+        return settle(all, { result: 'held' });
+      }
+      const password = await deps.passwords.get(accountId, connection.ciphertext);
+      const outcomes = await syncAccountBookings(deps, connection, { username: connection.appleId, password }, [...byBooking.keys()]);
+      for (const [bookingId, outcome] of outcomes) {
+        if (outcome.result === 'held') deps.passwords.forget(accountId);
+        settle(byBooking.get(bookingId)!, outcome);
+      }
+    } catch (err) {
+      deps.log.warn('account sync failed: messages will be retried', { accountId, errorName: (err as Error).name, error: (err as Error).message });
+      settle(all, { result: 'retry', error: 'internal_error' });
+    }
+  });
+
+  return messages.map((m) => results.get(m.id) ?? { id: m.id, result: 'retry', error: 'internal_error' });
+}
+
+/** Replays what was held while an account's password was rejected, after it reconnects. */
+export async function replayPending(deps: AccountSyncDeps & { bookings: BookingStore }, connection: Connection, credentials: DavCredentials) {
+  const pending = await deps.bookings.pending(connection.accountId);
+  if (!pending.length) return { replayed: 0 };
+  const outcomes = await syncAccountBookings(deps, connection, credentials, pending.map((r) => r.bookingId));
+  const replayed = [...outcomes.values()].filter((o) => o.result === 'ok').length;
+  deps.log.info('held booking changes replayed after reconnect', { accountId: connection.accountId, pending: pending.length, replayed });
+  return { replayed };
+}

@@ -1,0 +1,245 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { on } from 'node:events';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startLocalStack } from '../../local/stack.js';
+import { startProxy, type Proxy } from '../support/proxy.js';
+import { startRadicale, type RadicaleServer } from '../support/radicale.js';
+import { bookingEvent, sqsEvent } from '../helpers/bookings.js';
+import { readCalendar } from '../helpers/calendar.js';
+import { parseIcs } from '../helpers/ics.js';
+
+const PASSWORD = 'abcd-efgh-ijkl-mnop';
+const NEW_PASSWORD = 'qrst-uvwx-yzab-cdef';
+const USER = 'alice@example.com';
+
+let radicale: RadicaleServer;
+let proxy: Proxy;
+let stack: Awaited<ReturnType<typeof startLocalStack>>;
+let calendarUrl: string;
+
+const api = async (method: string, account: string, body?: unknown) => {
+  const res = await fetch(`${stack.url}/integrations/apple-calendar`, {
+    method,
+    headers: { authorization: `Bearer ${await stack.token(account)}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
+};
+const sync = (bodies: unknown[]) => stack.syncHandler(sqsEvent(bodies), {} as never) as Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
+const calendar = async (password = PASSWORD) => readCalendar(`${radicale.url}${new URL(calendarUrl).pathname}`, { username: USER, password });
+const eventsIn = async (password?: string) => [...(await calendar(password)).values()].map((t) => parseIcs(t).events[0]!);
+
+beforeAll(async () => {
+  radicale = await startRadicale({ users: { [USER]: PASSWORD } });
+  proxy = await startProxy({ target: radicale.url });
+  stack = await startLocalStack({ port: 0, persist: false, poll: false, dataDir: mkdtempSync(join(tmpdir(), 'sync-')), caldavServerUrl: proxy.url });
+  const res = await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD });
+  expect(res.status).toBe(201);
+  calendarUrl = res.body.calendar.url;
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await proxy?.stop();
+  await radicale?.stop();
+});
+
+beforeEach(() => {
+  proxy.reset();
+  proxy.setFault(undefined);
+});
+
+describe('booking sync on Radicale', () => {
+  it('confirm writes one event with every field right, in one request', async () => {
+    const res = await sync([
+      bookingEvent('confirmed', 'acct-1', 'bk_fields', 3, {
+        title: 'Consultation with Ann',
+        description: 'Bring notes',
+        location: 'https://meet.example.com/x',
+        start: '2026-12-01T15:00:00+01:00',
+        end: '2026-12-01T15:30:00+01:00',
+        attendees: [
+          { name: 'Ann', email: 'ann@example.com' },
+          { name: 'Bob', email: 'bob@example.com' },
+        ],
+      }),
+    ]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(proxy.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['PUT 201']);
+    const ev = (await eventsIn()).find((e) => e.get('SUMMARY')?.value === 'Consultation with Ann')!;
+    expect(ev).toBeDefined();
+    expect(ev.get('DTSTART')!.value).toBe('20261201T140000Z');
+    expect(ev.get('DTEND')!.value).toBe('20261201T143000Z');
+    expect(ev.get('DESCRIPTION')!.value).toBe('Bring notes');
+    expect(ev.get('LOCATION')!.value).toBe('https://meet.example.com/x');
+    expect(ev.get('SEQUENCE')!.value).toBe('3');
+    expect(ev.get('STATUS')!.value).toBe('CONFIRMED');
+    expect(ev.get('ORGANIZER')!.value.toLowerCase()).toBe('mailto:host@example.com');
+    expect(ev.get('ORGANIZER')!.params.CN).toBe('Host Name');
+    const attendees = ev.all('ATTENDEE');
+    expect(attendees.map((a) => a.value.toLowerCase())).toEqual(['mailto:ann@example.com', 'mailto:bob@example.com']);
+    expect(attendees.map((a) => a.params.CN)).toEqual(['Ann', 'Bob']);
+    expect(attendees.every((a) => a.params['SCHEDULE-AGENT'] === 'CLIENT')).toBe(true);
+    const details = await api('GET', 'acct-1');
+    expect(details.body.lastSync).toMatchObject({ outcome: 'ok' });
+  });
+
+  it('update changes the same resource in place; redelivery ×3 keeps one event', async () => {
+    await sync([bookingEvent('confirmed', 'acct-1', 'bk_upd', 0)]);
+    const before = [...(await calendar()).entries()].find(([, t]) => t.includes('bk_upd v0'))!;
+    proxy.reset();
+    await sync([bookingEvent('updated', 'acct-1', 'bk_upd', 1, { title: 'Moved', start: '2026-12-02T09:00:00Z', end: '2026-12-02T10:00:00Z' })]);
+    expect(proxy.requests.map((r) => r.method)).toEqual(['PUT']);
+    expect(proxy.requests[0]!.headers['if-match']).toBeTruthy();
+    const after = await calendar();
+    expect(after.has(before[0])).toBe(true);
+    const ev = parseIcs(after.get(before[0])!).events[0]!;
+    expect(ev.get('SUMMARY')!.value).toBe('Moved');
+    expect(ev.get('DTSTART')!.value).toBe('20261202T090000Z');
+    expect(ev.get('SEQUENCE')!.value).toBe('1');
+
+    proxy.reset();
+    const confirm = bookingEvent('confirmed', 'acct-1', 'bk_upd', 0);
+    for (let i = 0; i < 3; i++) expect((await sync([confirm])).batchItemFailures).toEqual([]);
+    expect(proxy.requests).toEqual([]); // stale: no request at all
+    const all = await eventsIn();
+    expect(all.filter((e) => e.get('UID')!.value === ev.get('UID')!.value)).toHaveLength(1);
+    expect(parseIcs((await calendar()).get(before[0])!).events[0]!.get('SUMMARY')!.value).toBe('Moved');
+  });
+
+  it('cancel deletes the event in one request', async () => {
+    await sync([bookingEvent('confirmed', 'acct-1', 'bk_cancel', 0)]);
+    expect([...(await calendar()).values()].some((t) => t.includes('bk_cancel v0'))).toBe(true);
+    proxy.reset();
+    expect((await sync([bookingEvent('cancelled', 'acct-1', 'bk_cancel', 1)])).batchItemFailures).toEqual([]);
+    expect(proxy.requests.map((r) => r.method)).toEqual(['DELETE']);
+    expect([...(await calendar()).values()].some((t) => t.includes('bk_cancel'))).toBe(false);
+  });
+
+  it('a cancellation that overtakes its confirmation leaves no event, ever', async () => {
+    await sync([bookingEvent('cancelled', 'acct-1', 'bk_race', 2)]);
+    await sync([bookingEvent('confirmed', 'acct-1', 'bk_race', 1)]);
+    await sync([bookingEvent('confirmed', 'acct-1', 'bk_race', 1), bookingEvent('updated', 'acct-1', 'bk_race', 2)]);
+    expect([...(await calendar()).values()].some((t) => t.includes('bk_race'))).toBe(false);
+  });
+
+  it('several changes of one booking in one batch end at the highest sequence', async () => {
+    proxy.reset();
+    await sync([
+      bookingEvent('updated', 'acct-1', 'bk_batch', 2, { title: 'third' }),
+      bookingEvent('confirmed', 'acct-1', 'bk_batch', 0, { title: 'first' }),
+      bookingEvent('updated', 'acct-1', 'bk_batch', 1, { title: 'second' }),
+    ]);
+    expect(proxy.requests.map((r) => r.method)).toEqual(['PUT']);
+    const titles = (await eventsIn()).map((e) => e.get('SUMMARY')!.value);
+    expect(titles.filter((t) => ['first', 'second', 'third'].includes(t))).toEqual(['third']);
+  });
+
+  it('429 and 503 are retried (batch item failure), none lost, the rest of the batch goes on', async () => {
+    let n = 0;
+    proxy.setFault((req) => (req.method === 'PUT' && n++ < 2 ? { status: n === 1 ? 429 : 503, headers: { 'Retry-After': '120' } } : undefined));
+    const first = bookingEvent('confirmed', 'acct-1', 'bk_busy1', 0);
+    const second = bookingEvent('confirmed', 'acct-1', 'bk_busy2', 0);
+    const third = bookingEvent('confirmed', 'acct-1', 'bk_busy3', 0);
+    const event = sqsEvent([first, second, third]);
+    const res = (await stack.syncHandler(event, {} as never)) as { batchItemFailures: Array<{ itemIdentifier: string }> };
+    expect(res.batchItemFailures).toHaveLength(2);
+    const details = await api('GET', 'acct-1');
+    expect(details.body.status).toBe('active');
+    // Redelivery of the failed ones succeeds.
+    const again = await sync([first, second, third]);
+    expect(again.batchItemFailures).toEqual([]);
+    const texts = [...(await calendar()).values()];
+    for (const id of ['bk_busy1', 'bk_busy2', 'bk_busy3']) expect(texts.filter((t) => t.includes(`${id} v0`))).toHaveLength(1);
+  });
+
+  it('server stopped mid-batch, then started: every event present once', async () => {
+    await sync([bookingEvent('confirmed', 'acct-1', 'bk_down0', 0)]);
+    await radicale.kill();
+    const batch = Array.from({ length: 5 }, (_, i) => bookingEvent('confirmed', 'acct-1', `bk_down${i}`, i === 0 ? 1 : 0));
+    const res = await sync(batch);
+    expect(res.batchItemFailures).toHaveLength(5);
+    await radicale.restart();
+    expect((await sync(batch)).batchItemFailures).toEqual([]);
+    const texts = [...(await calendar()).values()];
+    for (let i = 0; i < 5; i++) expect(texts.filter((t) => t.includes(`bk_down${i} v`))).toHaveLength(1);
+    expect(texts.some((t) => t.includes('bk_down0 v1'))).toBe(true);
+  });
+
+  it('an account with no connection is acknowledged and skipped', async () => {
+    proxy.reset();
+    const res = await sync([bookingEvent('confirmed', 'acct-nobody', 'bk_x', 0)]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(proxy.requests).toEqual([]);
+  });
+
+  it('revoked password: status error, change held; reconnect writes it; nothing lost', async () => {
+    await radicale.setPassword(USER, NEW_PASSWORD);
+    proxy.reset();
+    const res = await sync([bookingEvent('confirmed', 'acct-1', 'bk_held1', 0), bookingEvent('confirmed', 'acct-1', 'bk_held2', 0)]);
+    expect(res.batchItemFailures).toEqual([]); // acknowledged: no hot retry loop
+    expect(proxy.requests.filter((r) => r.status === 401).length).toBe(1); // stopped after the first rejection
+    const details = await api('GET', 'acct-1');
+    expect(details.body.status).toBe('error');
+    expect(details.body.lastSync).toMatchObject({ outcome: 'failed', error: 'credentials_rejected' });
+
+    // While in error: held without touching the server.
+    proxy.reset();
+    expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_held3', 0)])).batchItemFailures).toEqual([]);
+    expect(proxy.requests).toEqual([]);
+
+    const reconnect = await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: NEW_PASSWORD });
+    expect(reconnect.status).toBe(200);
+    expect(reconnect.body.status).toBe('active');
+    expect(reconnect.body.lastSync).toMatchObject({ outcome: 'ok' });
+    const texts = [...(await calendar(NEW_PASSWORD)).values()];
+    for (const id of ['bk_held1', 'bk_held2', 'bk_held3']) expect(texts.filter((t) => t.includes(`${id} v0`))).toHaveLength(1);
+    await radicale.setPassword(USER, PASSWORD);
+    expect((await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD })).status).toBe(200);
+  });
+
+  it('a stale calendar URL is re-discovered once, then written', async () => {
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { createTable } = await import('../../shared/store/table.js');
+    const table = createTable(stack.tableName, { endpoint: stack.dynamoEndpoint });
+    await table.doc.send(
+      new UpdateCommand({ TableName: table.name, Key: { pk: 'ACCOUNT#acct-1', sk: 'CONNECTION' }, UpdateExpression: 'SET calendarUrl = :u', ExpressionAttributeValues: { ':u': `${proxy.url}/${encodeURIComponent(USER)}/moved-away/` } }),
+    );
+    proxy.reset();
+    expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_moved', 0)])).batchItemFailures).toEqual([]);
+    expect(proxy.requests.filter((r) => r.method === 'PUT').length).toBe(2);
+    expect([...(await calendar()).values()].some((t) => t.includes('bk_moved v0'))).toBe(true);
+    expect((await api('GET', 'acct-1')).body.calendar.url).toBe(calendarUrl);
+  });
+});
+
+describe('through the queue', () => {
+  it('poison messages go to the DLQ; the rest of the batch succeeds', async () => {
+    const poller = (await import('../../local/sqs.js')).startPoller({ client: stack.sqs, queueUrl: stack.queueUrl, handler: stack.syncHandler, waitSeconds: 0 });
+    try {
+      const bodies = [
+        'not json',
+        JSON.stringify({ type: 'booking.confirmed', userId: 'acct-1' }),
+        JSON.stringify(bookingEvent('confirmed', 'acct-1', 'bk_q1', 0, { start: '2026-12-01T15:00:00Z', end: '2026-12-01T14:00:00Z' })),
+        JSON.stringify(bookingEvent('confirmed', 'acct-1', 'bk_q2', 0)),
+      ];
+      const batches = on(poller.events, 'batch');
+      for (const MessageBody of bodies) await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageBody }));
+      let handled = 0;
+      for await (const [batch] of batches) {
+        expect(batch.failed).toBe(0);
+        if ((handled += batch.received) >= bodies.length) break;
+      }
+      expect([...(await calendar()).values()].filter((t) => t.includes('bk_q2 v0'))).toHaveLength(1);
+      const dead = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+      expect(dead.Messages?.map((m) => m.Body).sort()).toEqual(bodies.slice(0, 3).sort());
+      expect(dead.Messages?.every((m) => m.MessageAttributes?.rejectedReason?.StringValue)).toBe(true);
+      expect(dead.Messages?.find((m) => m.Body === bodies[2])?.MessageAttributes?.rejectedReason?.StringValue).toMatch(/end/);
+    } finally {
+      await poller.stop();
+    }
+  });
+});
