@@ -6,6 +6,7 @@ import { syncBatch, type MessageResult } from '../shared/sync/sync-batch.js';
 import { cipherFromConfig } from './lib/cipher.js';
 import { emitSyncMetrics } from './lib/metrics.js';
 import { config, log } from './lib/runtime.js';
+import { redeliveryDelaySeconds } from './lib/redelivery.js';
 import { syncDeps } from './lib/sync-runtime.js';
 
 const sqs = new SQSClient({ endpoint: config.SQS_ENDPOINT });
@@ -50,15 +51,6 @@ async function toDeadLetterQueue(record: SQSRecord, reason: string): Promise<boo
     log.error('could not send to the dead-letter queue; redrive will', { messageId: record.messageId, error: (err as Error).message });
     return false;
   }
-}
-
-/**
- * Honour Retry-After (iCloud sends 503 with Retry-After: 120), else back off with the number
- * of receives: 30 s, 60 s, 120 s … up to 15 minutes.
- */
-export function redeliveryDelaySeconds(retryAfterSeconds: number | undefined, receiveCount: number): number {
-  const backoff = Math.min(900, 30 * 2 ** Math.max(0, receiveCount - 1));
-  return Math.min(43_200, Math.max(1, retryAfterSeconds ?? backoff));
 }
 
 async function delayRedelivery(record: SQSRecord, retryAfterSeconds: number | undefined): Promise<void> {
