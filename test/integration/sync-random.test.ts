@@ -13,7 +13,7 @@ import { parseIcs } from '../helpers/ics.js';
 /**
  * A seeded randomized test: hundreds of bookings over three accounts, random
  * confirm/update/cancel streams with duplicates, shuffled delivery and injected faults
- * (429, 503, dropped connections). The calendars must end up equal to the model: the
+ * (429, 503, dropped connections, answers lost after the write). The calendars must end up equal to the model: the
  * highest sequence of every booking, none lost, none duplicated, none stale.
  * Reproduce a run with SYNC_SEED=<seed>.
  */
@@ -100,6 +100,7 @@ it(`randomized streams with duplicates, shuffling and faults converge to the mod
     if (r < 0.05) return faults++, { status: 503, headers: { 'Retry-After': '1' } };
     if (r < 0.08) return faults++, { status: 429 };
     if (r < 0.1) return faults++, { destroy: true };
+    if (r < 0.13) return faults++, { dropResponse: true }; // written, but the answer is lost
     return undefined;
   });
 

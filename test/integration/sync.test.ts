@@ -169,6 +169,17 @@ describe('booking sync on Radicale', () => {
     expect(texts.some((t) => t.includes('bk_down0 v1'))).toBe(true);
   });
 
+  it('a write whose answer was lost is retried without a duplicate (412 → re-read → update)', async () => {
+    let dropped = false;
+    proxy.setFault((req) => (req.method === 'PUT' && !dropped ? ((dropped = true), { dropResponse: true }) : undefined));
+    const msg = bookingEvent('confirmed', 'acct-1', 'bk_lost', 0);
+    expect((await sync([msg])).batchItemFailures).toHaveLength(1);
+    proxy.reset();
+    expect((await sync([msg])).batchItemFailures).toEqual([]);
+    expect(proxy.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['PUT 412', 'GET 200', 'PUT 201']);
+    expect([...(await calendar()).values()].filter((t) => t.includes('bk_lost v0'))).toHaveLength(1);
+  });
+
   it('an account with no connection is acknowledged and skipped', async () => {
     proxy.reset();
     const res = await sync([bookingEvent('confirmed', 'acct-nobody', 'bk_x', 0)]);

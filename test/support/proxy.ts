@@ -20,7 +20,9 @@ export interface ProxiedRequest {
  * What a fault hook may ask for instead of (or before) forwarding:
  * - `{ destroy: true }`: drop the socket without answering (a network error for the client);
  * - `{ status, headers?, body? }`: answer this instead of forwarding (e.g. 503 + Retry-After, 429);
- * - `{ delayMs }`: wait, then forward (or answer `status` if given too).
+ * - `{ delayMs }`: wait, then forward (or answer `status` if given too);
+ * - `{ dropResponse: true }`: forward, let the server act, then drop the socket instead of
+ *   answering (the write happened but the client never hears of it).
  */
 export interface FaultResponse {
   status?: number;
@@ -28,6 +30,7 @@ export interface FaultResponse {
   body?: string;
   destroy?: boolean;
   delayMs?: number;
+  dropResponse?: boolean;
 }
 
 export type FaultFn = (req: ProxiedRequest) => FaultResponse | undefined | Promise<FaultResponse | undefined>;
@@ -148,9 +151,14 @@ export async function startProxy(opts: StartProxyOptions): Promise<Proxy> {
     };
 
     // 1. Faults and routing.
+    let dropResponse = false;
     for (const fn of [fault, opts.onRequest]) {
       const f = fn ? await fn(preq) : undefined;
       if (!f) continue;
+      if (f.dropResponse) {
+        dropResponse = true;
+        continue;
+      }
       if (f.delayMs) await sleep(f.delayMs);
       if (f.destroy) {
         entry.status = 0;
@@ -201,6 +209,12 @@ export async function startProxy(opts: StartProxyOptions): Promise<Proxy> {
     }
 
     const status = upstream.statusCode ?? 502;
+    if (dropResponse) {
+      await readBody(upstream);
+      entry.status = 0;
+      req.socket.destroy();
+      return;
+    }
     const dropUp = hopByHop(upstream.headers);
     const outHeaders: ResponseHeaders = {};
     for (const [k, v] of Object.entries(upstream.headers)) {

@@ -1,0 +1,348 @@
+// Template assertions on the connector stack: what a security reviewer checks.
+import { Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { describe, expect, it } from 'vitest';
+import { createConnectorApp } from '../../infra/connector-app.js';
+import { actionsOf, CDK_JSON_CONTEXT, functionsByName, ofType, statementsOfFunction, synthConnector, type Resource } from './helpers.js';
+
+const { template, resources, stack } = synthConnector();
+const fns = functionsByName(resources);
+const fn = (name: string): Resource => fns[name]![1];
+const fnId = (name: string): string => fns[name]![0];
+const [[queueId, queue]] = ofType(resources, 'AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy) as [[string, Resource]];
+const [[dlqId, dlq]] = ofType(resources, 'AWS::SQS::Queue').filter(([, q]) => !q.Properties.RedrivePolicy) as [[string, Resource]];
+const [[tableId, table]] = ofType(resources, 'AWS::DynamoDB::Table') as [[string, Resource]];
+const [[keyId, key]] = ofType(resources, 'AWS::KMS::Key') as [[string, Resource]];
+
+describe('functions', () => {
+  it('are the four handlers with the shared defaults', () => {
+    expect(Object.keys(fns).sort()).toEqual(['connect', 'details', 'disconnect', 'sync']);
+    for (const [, f] of Object.values(fns)) {
+      expect(f.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        MemorySize: 512,
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(f.Properties.Environment.Variables).toMatchObject({
+        TABLE_NAME: { Ref: tableId },
+        LOG_LEVEL: expect.any(String),
+        CIPHER: 'kms',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    }
+  });
+
+  it('get the environment their handlers read', () => {
+    const env = (name: string) => fn(name).Properties.Environment.Variables;
+    const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
+    for (const name of ['connect', 'sync']) {
+      expect(env(name)).toMatchObject({ KMS_KEY_ID: keyArn, CALDAV_SERVER_URL: 'https://caldav.icloud.com' });
+    }
+    for (const name of ['details', 'disconnect']) {
+      expect(env(name).KMS_KEY_ID).toBeUndefined();
+      expect(env(name).CALDAV_SERVER_URL).toBeUndefined();
+    }
+    expect(env('sync')).toMatchObject({
+      QUEUE_URL: { Ref: queueId },
+      DLQ_URL: { Ref: dlqId },
+      ATTENDEE_MODE: 'attendees',
+      POWERTOOLS_SERVICE_NAME: 'apple-calendar-sync',
+    });
+  });
+
+  it('time out within API Gateway (HTTP) and at 60 s (sync)', () => {
+    for (const name of ['connect', 'details', 'disconnect']) expect(fn(name).Properties.Timeout).toBeLessThan(29);
+    expect(fn('sync').Properties.Timeout).toBe(60);
+  });
+
+  it('each log to their own log group, kept for a limited time', () => {
+    const groups = Object.fromEntries(ofType(resources, 'AWS::Logs::LogGroup'));
+    for (const [, f] of Object.values(fns)) {
+      const groupId = f.Properties.LoggingConfig.LogGroup.Ref;
+      expect(groups[groupId]?.Properties.RetentionInDays).toBe(30);
+    }
+    for (const group of Object.values(groups)) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it('have roles without AWS managed policies', () => {
+    for (const [, role] of ofType(resources, 'AWS::IAM::Role')) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  it('has exactly the three routes, each behind the JWT authorizer', () => {
+    const routes = ofType(resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual([
+      'DELETE /integrations/apple-calendar',
+      'GET /integrations/apple-calendar',
+      'POST /integrations/apple-calendar',
+    ]);
+    const authorizerId = ofType(resources, 'AWS::ApiGatewayV2::Authorizer')[0]![0];
+    for (const route of routes) {
+      expect(route.AuthorizationType).toBe('JWT');
+      expect(route.AuthorizerId).toEqual({ Ref: authorizerId });
+    }
+  });
+
+  it('routes each method to its function', () => {
+    const integrations = Object.fromEntries(ofType(resources, 'AWS::ApiGatewayV2::Integration'));
+    const target = (routeKey: string) => {
+      const [, route] = ofType(resources, 'AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === routeKey)!;
+      const integrationId = route.Properties.Target['Fn::Join'][1][1].Ref;
+      return integrations[integrationId]!.Properties.IntegrationUri['Fn::GetAtt'][0];
+    };
+    expect(target('POST /integrations/apple-calendar')).toBe(fnId('connect'));
+    expect(target('GET /integrations/apple-calendar')).toBe(fnId('details'));
+    expect(target('DELETE /integrations/apple-calendar')).toBe(fnId('disconnect'));
+  });
+
+  it('validates JWTs from the configured issuer and audience', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: 'https://auth.example.com/', Audience: ['apple-calendar-connector'] },
+    });
+  });
+
+  it('allows CORS only from the dashboard origin', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: ['https://dashboard.example.com'],
+        AllowMethods: Match.arrayWith(['GET', 'POST', 'DELETE']),
+        AllowCredentials: false,
+      },
+    });
+  });
+
+  it('throttles the stage and writes access logs', () => {
+    const [[, stage]] = ofType(resources, 'AWS::ApiGatewayV2::Stage') as [[string, Resource]];
+    expect(stage.Properties.StageName).toBe('$default');
+    expect(stage.Properties.DefaultRouteSettings.ThrottlingRateLimit).toBeGreaterThan(0);
+    expect(stage.Properties.DefaultRouteSettings.ThrottlingBurstLimit).toBeGreaterThan(0);
+    expect(stage.Properties.AccessLogSettings.DestinationArn).toBeDefined();
+    expect(stage.Properties.AccessLogSettings.Format).not.toMatch(/header|body/i);
+  });
+});
+
+describe('IAM: least privilege', () => {
+  const kmsActions = (name: string) =>
+    statementsOfFunction(resources, fn(name)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+
+  it('gives kms:Encrypt to connect only and kms:Decrypt to sync only, bound to the encryption context', () => {
+    expect(kmsActions('connect').flatMap(actionsOf)).toEqual(['kms:Encrypt']);
+    expect(kmsActions('sync').flatMap(actionsOf)).toEqual(['kms:Decrypt']);
+    expect(kmsActions('details')).toEqual([]);
+    expect(kmsActions('disconnect')).toEqual([]);
+    for (const statement of [...kmsActions('connect'), ...kmsActions('sync')]) {
+      expect(statement.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+      expect(statement.Condition).toEqual({
+        Null: { 'kms:EncryptionContext:accountId': 'false' },
+        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['accountId'] },
+      });
+    }
+  });
+
+  it('grants KMS nowhere else (no other identity policy, only the default key policy)', () => {
+    const all = ofType(resources, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    const kms = all.filter((s: any) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    expect(kms.flatMap(actionsOf).sort()).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+    const keyStatements = key.Properties.KeyPolicy.Statement;
+    expect(keyStatements).toHaveLength(1);
+    expect(JSON.stringify(keyStatements[0].Principal)).toContain(':root');
+  });
+
+  it('gives each function only the table actions it uses, on the table only', () => {
+    const expected: Record<string, string[]> = {
+      connect: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
+      details: ['GetItem'],
+      disconnect: ['BatchWriteItem', 'DeleteItem', 'Query'],
+      sync: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
+    };
+    for (const [name, actions] of Object.entries(expected)) {
+      const statements = statementsOfFunction(resources, fn(name)).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+      expect(statements.flatMap(actionsOf).sort(), name).toEqual(actions.map((a) => `dynamodb:${a}`));
+      for (const s of statements) expect(s.Resource, name).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+    }
+  });
+
+  it('has no wildcard action and no "*" resource except for X-Ray', () => {
+    for (const [, f] of Object.values(fns)) {
+      for (const s of statementsOfFunction(resources, f)) {
+        for (const action of actionsOf(s)) expect(action).not.toContain('*');
+        if (JSON.stringify(s.Resource).includes('*')) {
+          expect(s.Resource).toBe('*');
+          expect(actionsOf(s).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+        }
+      }
+    }
+  });
+
+  it('lets sync consume the booking-events queue and send only to the dead-letter queue', () => {
+    const sqsStatements = statementsOfFunction(resources, fn('sync')).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+    const onQueue = sqsStatements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }));
+    const onDlq = sqsStatements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [dlqId, 'Arn'] }));
+    expect(onQueue.flatMap(actionsOf)).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
+    expect(onQueue.flatMap(actionsOf)).not.toContain('sqs:SendMessage');
+    expect(onDlq.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
+    expect(onQueue.length + onDlq.length).toBe(sqsStatements.length);
+    for (const name of ['connect', 'details', 'disconnect']) {
+      expect(statementsOfFunction(resources, fn(name)).flatMap(actionsOf).filter((a) => a.startsWith('sqs:'))).toEqual([]);
+    }
+  });
+});
+
+describe('booking-events queue', () => {
+  it('feeds the sync function with partial batch failures, small batches and low concurrency', () => {
+    const [[, mapping]] = ofType(resources, 'AWS::Lambda::EventSourceMapping') as [[string, Resource]];
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: fnId('sync') },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
+  });
+
+  it('redrives to the dead-letter queue after a few receives; the DLQ keeps messages 14 days', () => {
+    expect(queue.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 });
+    expect(dlq.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  });
+
+  it('has a visibility timeout of at least 6 x the sync function timeout', () => {
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn('sync').Properties.Timeout);
+  });
+
+  it('encrypts both queues and refuses non-TLS requests', () => {
+    for (const q of [queue, dlq]) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    for (const id of [queueId, dlqId]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('has no producer in its policy until one is configured', () => {
+    const statements = ofType(resources, 'AWS::SQS::QueuePolicy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((s: any) => s.Effect === 'Allow')).toEqual([]);
+  });
+
+  it('lets the configured producer principal send (queue policy)', () => {
+    const producer = 'arn:aws:iam::111122223333:role/booking-service';
+    const { template: withProducer } = synthConnector({ producerPrincipalArn: producer });
+    withProducer.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { AWS: producer },
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('offers grantSendBookingEvents for a principal defined in CDK', () => {
+    const { stack: other } = createConnectorApp({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+    const role = new iam.Role(other, 'BookingService', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    const grant = other.grantSendBookingEvents(role);
+    expect(grant.success).toBe(true);
+    const policy = other.resolve((role.node.tryFindChild('DefaultPolicy') as iam.Policy).document);
+    expect(policy.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+        Resource: other.resolve(other.bookingSync.queue.queueArn),
+      },
+    ]);
+  });
+});
+
+describe('data', () => {
+  it('is an on-demand table with pk/sk, TTL, PITR and encryption, retained by default', () => {
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(table.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('has a rotating KMS key with an alias, retained by default', () => {
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: `alias/${stack.stackName}/credentials`,
+      TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+  });
+
+  it('is deleted with the stack when retainData is false', () => {
+    const { resources: r } = synthConnector({ retainData: 'false' });
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::KMS::Key', 'AWS::Logs::LogGroup']) {
+      for (const [, res] of ofType(r, type)) expect(res.DeletionPolicy, type).toBe('Delete');
+    }
+  });
+});
+
+describe('alarms and outputs', () => {
+  it('alarms on DLQ messages, sync errors and rejected credentials', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId('sync') } }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AppleCalendarConnector',
+      MetricName: 'CredentialsRejected',
+      Dimensions: [{ Name: 'service', Value: 'apple-calendar-sync' }],
+      Statistic: 'Sum',
+    });
+  });
+
+  it('graphs the sync outcomes on a dashboard', () => {
+    const [[, dashboard]] = ofType(resources, 'AWS::CloudWatch::Dashboard') as [[string, Resource]];
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const metric of ['SyncOk', 'SyncFailed', 'CredentialsRejected']) expect(body).toContain(metric);
+  });
+
+  it('notifies the alarm topic when one is configured', () => {
+    const topic = 'arn:aws:sns:eu-west-1:111122223333:ops-alarms';
+    const { resources: r } = synthConnector({ alarmTopicArn: topic });
+    for (const [, alarm] of ofType(r, 'AWS::CloudWatch::Alarm')) {
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+      expect(alarm.Properties.OKActions).toEqual([topic]);
+    }
+  });
+
+  it('outputs the API URL and the queue URL and ARN', () => {
+    template.hasOutput('ApiUrl', {});
+    template.hasOutput('BookingEventsQueueUrl', { Value: { Ref: queueId } });
+    template.hasOutput('BookingEventsQueueArn', { Value: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+  });
+});

@@ -1,0 +1,20 @@
+import { it } from 'vitest';
+import { startRadicale } from '../support/radicale.js';
+import { startXandikos } from '../support/xandikos.js';
+import { startICloudLike, ICLOUD_LIKE_CALENDARS } from '../support/icloud.js';
+import { startProxy } from '../support/proxy.js';
+import { discoverCalendar } from '../../shared/caldav/discovery.js';
+it('probe', async () => {
+  const pw = 'abcd-efgh-ijkl-mnop';
+  const r = await startRadicale({ users: { 'ann@icloud.com': pw }, calendars: { 'ann@icloud.com': ICLOUD_LIKE_CALENDARS } });
+  const p = await startProxy({ target: r.url });
+  const d = await discoverCalendar({ serverUrl: p.url, credentials: { username: 'ann@icloud.com', password: pw }, timeoutMs: 5000 });
+  console.log('radicale', d, p.requests.map((q) => [q.method, q.path, q.headers.depth, q.status]));
+  const x = await startXandikos({ username: 'ann@icloud.com', password: pw });
+  const d2 = await discoverCalendar({ serverUrl: x.url, credentials: { username: 'ann@icloud.com', password: pw }, timeoutMs: 5000 });
+  console.log('xandikos', d2, x.proxy.requests.map((q) => [q.method, q.path, q.headers.depth, q.status]));
+  const ic = await startICloudLike({ radicale: r });
+  const d3 = await discoverCalendar({ serverUrl: ic.url, credentials: { username: 'ann@icloud.com', password: pw }, timeoutMs: 5000 });
+  console.log('icloud', d3, ic.a.requests.map((q) => [q.method, q.path, q.headers.depth, q.status]), ic.b.requests.map((q) => [q.method, q.path, q.headers.depth, q.status]));
+  await ic.stop(); await p.stop(); await r.stop(); await x.stop();
+});
