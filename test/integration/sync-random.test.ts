@@ -60,7 +60,7 @@ afterAll(async () => {
   await radicale?.stop();
 });
 
-it(`randomized streams with duplicates, shuffling and faults converge to the model (seed ${SEED})`, async () => {
+it(`randomized streams with duplicates, shuffling and faults converge to the model (seed ${SEED})`, { timeout: 180_000 }, async () => {
   const rand = prng(SEED);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
   type Msg = ReturnType<typeof bookingEvent>;

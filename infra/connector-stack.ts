@@ -1,0 +1,85 @@
+// The whole Apple Calendar connector in one stack: data (table and key), the dashboard's
+// HTTP API, the booking-sync consumer and its alarms.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { Alarms } from './constructs/alarms.js';
+import { Api } from './constructs/api.js';
+import { BookingSync, SYNC_SERVICE_NAME } from './constructs/booking-sync.js';
+import { Data } from './constructs/data.js';
+import type { ConnectorSettings } from './settings.js';
+
+export interface ConnectorStackProps extends StackProps {
+  readonly settings: ConnectorSettings;
+}
+
+export class ConnectorStack extends Stack {
+  readonly data: Data;
+  readonly api: Api;
+  readonly bookingSync: BookingSync;
+  readonly alarms: Alarms;
+
+  constructor(scope: Construct, id: string, props: ConnectorStackProps) {
+    super(scope, id, {
+      description: 'Apple Calendar (iCloud CalDAV) connector: HTTP API, booking sync, data',
+      ...props,
+    });
+    const { settings } = props;
+
+    this.data = new Data(this, 'Data', { retainData: settings.retainData });
+
+    this.api = new Api(this, 'Api', {
+      data: this.data,
+      jwtIssuer: settings.jwtIssuer,
+      jwtAudience: settings.jwtAudience,
+      dashboardOrigin: settings.dashboardOrigin,
+      caldavServerUrl: settings.caldavServerUrl,
+      retainLogs: settings.retainData,
+    });
+
+    this.bookingSync = new BookingSync(this, 'BookingSync', {
+      data: this.data,
+      caldavServerUrl: settings.caldavServerUrl,
+      attendeeMode: settings.attendeeMode,
+      retainLogs: settings.retainData,
+      ...(settings.producerPrincipalArn ? { producerPrincipalArn: settings.producerPrincipalArn } : {}),
+    });
+
+    this.alarms = new Alarms(this, 'Alarms', {
+      deadLetterQueue: this.bookingSync.deadLetterQueue,
+      syncFunction: this.bookingSync.sync.function,
+      syncServiceName: SYNC_SERVICE_NAME,
+      ...(settings.alarmTopicArn ? { alarmTopicArn: settings.alarmTopicArn } : {}),
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the HTTP API; the dashboard calls <ApiUrl>integrations/apple-calendar',
+      value: this.api.url,
+    });
+    new CfnOutput(this, 'BookingEventsQueueUrl', {
+      description: 'Where the booking service sends booking events (SQS SendMessage QueueUrl)',
+      value: this.bookingSync.queue.queueUrl,
+    });
+    new CfnOutput(this, 'BookingEventsQueueArn', {
+      description: 'ARN of the booking-events queue, for the booking service role policy (sqs:SendMessage)',
+      value: this.bookingSync.queue.queueArn,
+    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      description: 'Booking events that could not be applied; inspect and redrive from here',
+      value: this.bookingSync.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'CredentialsKeyArn', {
+      description: 'KMS key that encrypts the stored app-specific passwords',
+      value: this.data.key.keyArn,
+    });
+    new CfnOutput(this, 'TableName', {
+      description: 'DynamoDB table of connections and held booking changes',
+      value: this.data.table.tableName,
+    });
+  }
+
+  /** Lets a principal defined in CDK (e.g. the booking service's role) send booking events. */
+  grantSendBookingEvents(grantee: iam.IGrantable): iam.Grant {
+    return this.bookingSync.grantSend(grantee);
+  }
+}

@@ -1,0 +1,148 @@
+// The dashboard's HTTP API: API Gateway v2 with a JWT authorizer on every route, CORS for
+// the dashboard origin only, stage throttling and access logs, and the three functions
+// behind `/integrations/apple-calendar` (connect, details, disconnect).
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ConnectorFunction, LOG_RETENTION } from './connector-function.js';
+import type { Data } from './data.js';
+
+export const ROUTE_PATH = '/integrations/apple-calendar';
+
+export interface ApiProps {
+  readonly data: Data;
+  readonly jwtIssuer: string;
+  readonly jwtAudience: readonly string[];
+  readonly dashboardOrigin: string;
+  readonly caldavServerUrl: string;
+  readonly retainLogs: boolean;
+  /** Steady-state requests per second for the whole stage. @default 50 */
+  readonly throttleRateLimit?: number;
+  /** Burst of requests for the whole stage. @default 100 */
+  readonly throttleBurstLimit?: number;
+}
+
+export class Api extends Construct {
+  readonly httpApi: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly connect: ConnectorFunction;
+  readonly details: ConnectorFunction;
+  readonly disconnect: ConnectorFunction;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const { data } = props;
+    const common = { TABLE_NAME: data.table.tableName };
+
+    // Connect logs in to the CalDAV server and discovers the calendar (several requests,
+    // each with its own 10 s limit): it gets most of API Gateway's 30 s, the others need
+    // only DynamoDB.
+    this.connect = new ConnectorFunction(this, 'Connect', {
+      name: 'connect',
+      description: 'POST /integrations/apple-calendar: checks the Apple ID with CalDAV and stores it',
+      timeout: Duration.seconds(28),
+      serviceName: 'apple-calendar-connect',
+      retainLogs: props.retainLogs,
+      environment: { ...common, KMS_KEY_ID: data.key.keyArn, CALDAV_SERVER_URL: props.caldavServerUrl },
+    });
+    data.grantTable(this.connect.role, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
+    data.grantEncrypt(this.connect.role);
+
+    this.details = new ConnectorFunction(this, 'Details', {
+      name: 'details',
+      description: 'GET /integrations/apple-calendar: the connection status',
+      timeout: Duration.seconds(15),
+      serviceName: 'apple-calendar-details',
+      retainLogs: props.retainLogs,
+      environment: common,
+    });
+    data.grantTable(this.details.role, ['GetItem']);
+
+    this.disconnect = new ConnectorFunction(this, 'Disconnect', {
+      name: 'disconnect',
+      description: 'DELETE /integrations/apple-calendar: deletes the stored credentials and held bookings',
+      timeout: Duration.seconds(15),
+      serviceName: 'apple-calendar-disconnect',
+      retainLogs: props.retainLogs,
+      environment: common,
+    });
+    data.grantTable(this.disconnect.role, ['Query', 'DeleteItem', 'BatchWriteItem']);
+
+    const authorizer = new HttpJwtAuthorizer('DashboardJwt', props.jwtIssuer, {
+      authorizerName: 'dashboard-jwt',
+      jwtAudience: [...props.jwtAudience],
+      identitySource: ['$request.header.Authorization'],
+    });
+
+    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      apiName: `${Stack.of(this).stackName}-api`,
+      description: 'Apple Calendar connector: connect, details and disconnect for the dashboard',
+      // Every route gets the JWT authorizer unless it names another one; none does.
+      defaultAuthorizer: authorizer,
+      corsPreflight: {
+        allowOrigins: [props.dashboardOrigin],
+        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.DELETE],
+        allowHeaders: ['authorization', 'content-type'],
+        allowCredentials: false,
+        maxAge: Duration.hours(1),
+      },
+      createDefaultStage: false,
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: LOG_RETENTION,
+      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: {
+        rateLimit: props.throttleRateLimit ?? 50,
+        burstLimit: props.throttleBurstLimit ?? 100,
+      },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        // No headers, no body: nothing here can carry the password or the token.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+            authorizerError: '$context.authorizer.error',
+            sub: '$context.authorizer.claims.sub',
+          }),
+        ),
+      },
+    });
+
+    const routes: Array<[apigw.HttpMethod, ConnectorFunction]> = [
+      [apigw.HttpMethod.POST, this.connect],
+      [apigw.HttpMethod.GET, this.details],
+      [apigw.HttpMethod.DELETE, this.disconnect],
+    ];
+    for (const [method, fn] of routes) {
+      this.httpApi.addRoutes({
+        path: ROUTE_PATH,
+        methods: [method],
+        authorizer,
+        integration: new HttpLambdaIntegration(`${fn.node.id}Integration`, fn.function, {
+          timeout: Duration.seconds(29),
+        }),
+      });
+    }
+  }
+
+  /** The invoke URL of the `$default` stage (ends with `/`). */
+  get url(): string {
+    return this.stage.url;
+  }
+}
