@@ -1,10 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { on } from 'node:events';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startLocalStack } from '../../local/stack.js';
+import { testStack, type Stack } from '../helpers/stack.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
 import { startRadicale, type RadicaleServer } from '../support/radicale.js';
 import { bookingEvent, sqsEvent } from '../helpers/bookings.js';
@@ -17,25 +14,18 @@ const USER = 'alice@example.com';
 
 let radicale: RadicaleServer;
 let proxy: Proxy;
-let stack: Awaited<ReturnType<typeof startLocalStack>>;
+let stack: Stack;
+let api: Awaited<ReturnType<typeof testStack>>['api'];
+let sync: Awaited<ReturnType<typeof testStack>>['sync'];
 let calendarUrl: string;
 
-const api = async (method: string, account: string, body?: unknown) => {
-  const res = await fetch(`${stack.url}/integrations/apple-calendar`, {
-    method,
-    headers: { authorization: `Bearer ${await stack.token(account)}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
-};
-const sync = (bodies: unknown[]) => stack.syncHandler(sqsEvent(bodies), {} as never) as Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
 const calendar = async (password = PASSWORD) => readCalendar(`${radicale.url}${new URL(calendarUrl).pathname}`, { username: USER, password });
 const eventsIn = async (password?: string) => [...(await calendar(password)).values()].map((t) => parseIcs(t).events[0]!);
 
 beforeAll(async () => {
   radicale = await startRadicale({ users: { [USER]: PASSWORD } });
   proxy = await startProxy({ target: radicale.url });
-  stack = await startLocalStack({ port: 0, persist: false, poll: false, dataDir: mkdtempSync(join(tmpdir(), 'sync-')), caldavServerUrl: proxy.url });
+  ({ stack, api, sync } = await testStack(proxy.url));
   const res = await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD });
   expect(res.status).toBe(201);
   calendarUrl = res.body.calendar.url;
@@ -212,6 +202,18 @@ describe('booking sync on Radicale', () => {
     expect((await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD })).status).toBe(200);
   });
 
+  it('disconnect drops held changes with the credentials', async () => {
+    await radicale.setPassword(USER, NEW_PASSWORD);
+    await sync([bookingEvent('confirmed', 'acct-1', 'bk_dropped', 0)]);
+    expect((await api('GET', 'acct-1')).body.status).toBe('error');
+    expect((await api('DELETE', 'acct-1')).status).toBe(204);
+    const reconnect = await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: NEW_PASSWORD });
+    expect(reconnect.status).toBe(201);
+    expect([...(await calendar(NEW_PASSWORD)).values()].some((t) => t.includes('bk_dropped'))).toBe(false);
+    await radicale.setPassword(USER, PASSWORD);
+    expect((await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD })).status).toBe(200);
+  });
+
   it('a stale calendar URL is re-discovered once, then written', async () => {
     const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
     const { createTable } = await import('../../shared/store/table.js');
@@ -228,6 +230,29 @@ describe('booking sync on Radicale', () => {
 });
 
 describe('through the queue', () => {
+  it("Retry-After is honoured through the message's visibility, then the change is written", async () => {
+    const poller = (await import('../../local/sqs.js')).startPoller({ client: stack.sqs, queueUrl: stack.queueUrl, handler: stack.syncHandler, waitSeconds: 1 });
+    try {
+      let refused = 0;
+      proxy.setFault((req) => (req.method === 'PUT' && refused++ === 0 ? { status: 503, headers: { 'Retry-After': '1' } } : undefined));
+      const batches = on(poller.events, 'batch');
+      const sentAt = Date.now();
+      await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageBody: JSON.stringify(bookingEvent('confirmed', 'acct-1', 'bk_later', 0)) }));
+      const seen: Array<{ failed: number; at: number }> = [];
+      for await (const [batch] of batches) {
+        seen.push({ failed: batch.failed, at: Date.now() - sentAt });
+        if (batch.failed === 0) break;
+      }
+      expect(seen.map((b) => b.failed)).toEqual([1, 0]);
+      // Redelivered after Retry-After (1 s), not after the queue's 30 s visibility timeout.
+      expect(seen[1]!.at).toBeGreaterThanOrEqual(900);
+      expect(seen[1]!.at).toBeLessThan(15_000);
+      expect([...(await calendar()).values()].filter((t) => t.includes('bk_later v0'))).toHaveLength(1);
+    } finally {
+      await poller.stop();
+    }
+  });
+
   it('poison messages go to the DLQ; the rest of the batch succeeds', async () => {
     const poller = (await import('../../local/sqs.js')).startPoller({ client: stack.sqs, queueUrl: stack.queueUrl, handler: stack.syncHandler, waitSeconds: 0 });
     try {
