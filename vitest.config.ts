@@ -8,7 +8,7 @@ export default defineConfig({
     reporters: ['default', './test/summary-reporter.ts'],
     fileParallelism: true,
     maxWorkers: 2,
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     env: { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', POWERTOOLS_DEV: 'false' },
   },

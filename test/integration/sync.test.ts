@@ -100,6 +100,14 @@ describe('booking sync on Radicale', () => {
     expect(parseIcs((await calendar()).get(before[0])!).events[0]!.get('SUMMARY')!.value).toBe('Moved');
   });
 
+  it('CalDAV connections are reused across writes (keep-alive)', async () => {
+    await sync([bookingEvent('confirmed', 'acct-1', 'bk_ka0', 0)]);
+    proxy.reset();
+    for (let i = 1; i <= 5; i++) await sync([bookingEvent('confirmed', 'acct-1', `bk_ka${i}`, 0)]);
+    expect(proxy.requests.map((r) => r.method)).toEqual(Array(5).fill('PUT'));
+    expect(proxy.connections).toBeLessThanOrEqual(1);
+  });
+
   it('cancel deletes the event in one request', async () => {
     await sync([bookingEvent('confirmed', 'acct-1', 'bk_cancel', 0)]);
     expect([...(await calendar()).values()].some((t) => t.includes('bk_cancel v0'))).toBe(true);

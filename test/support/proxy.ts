@@ -70,6 +70,8 @@ export interface Proxy {
   port: number;
   /** Every request that reached the proxy, in order. */
   requests: LoggedRequest[];
+  /** TCP connections clients opened to the proxy since the last reset (keep-alive check). */
+  readonly connections: number;
   /** Clears `requests`. */
   reset(): void;
   /** Sets (or clears) a fault hook, checked before `onRequest`. */
@@ -248,13 +250,19 @@ export async function startProxy(opts: StartProxyOptions): Promise<Proxy> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  let connections = 0;
+  server.on('connection', () => connections++);
 
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    get connections() {
+      return connections;
+    },
     reset: () => {
       requests.length = 0;
+      connections = 0;
     },
     setFault: (fn) => {
       fault = fn;
