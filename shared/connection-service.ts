@@ -78,7 +78,7 @@ export async function connect(deps: ConnectionDeps, accountId: string, input: Co
   try {
     found = await discoverCalendar({ ...deps.caldav, credentials });
   } catch (err) {
-    const rejected = err instanceof CaldavError && err.failure === 'unauthorized';
+    const rejected = err instanceof CaldavError && isRejection(err);
     if (!rejected) await deps.attempts.release(accountId, reservation.id);
     throw mapDiscoveryError(err, deps.log, accountId);
   }
@@ -119,6 +119,12 @@ export async function connect(deps: ConnectionDeps, accountId: string, input: Co
   return { created: saved.created, details: toDetails(latest) };
 }
 
+/**
+ * 401, or 403 while discovering the account's own principal and home (iCloud's answer for an
+ * Apple ID that is locked or not allowed CalDAV): the person must act, retrying won't help.
+ */
+const isRejection = (err: CaldavError) => err.failure === 'unauthorized' || err.failure === 'forbidden';
+
 const alreadyConnected = () =>
   new DomainError('already_connected', 'Another Apple ID is already connected. Disconnect it before connecting a different one.');
 
@@ -126,8 +132,8 @@ function mapDiscoveryError(err: unknown, log: Log, accountId: string): DomainErr
   if (err instanceof NoCalendarError) {
     return new DomainError('no_calendar', 'This iCloud account has no calendar that can hold events. Create one in the Calendar app and try again.');
   }
-  if (err instanceof CaldavError && err.failure === 'unauthorized') {
-    log.info('connect rejected by the CalDAV server', { accountId });
+  if (err instanceof CaldavError && isRejection(err)) {
+    log.info('connect rejected by the CalDAV server', { accountId, status: err.status });
     return new DomainError(
       'invalid_credentials',
       'iCloud rejected the Apple ID or password. Use an app-specific password generated at appleid.apple.com, not your Apple ID password.',

@@ -49,7 +49,8 @@ export function httpRoute(log: Log, route: (accountId: string, event: HttpEvent)
     .after(async () => log.resetKeys())
     .handler(async (event) => {
       const accountId = accountIdOf(event);
-      if (!accountId) return json(401, { error: { code: 'unauthorized', message: 'A valid token is required.' } });
+      // A token the authorizer accepted but without a subject is no valid token here: same answer.
+      if (!accountId) return json(401, { message: 'Unauthorized' });
       try {
         return await route(accountId, event);
       } catch (err) {

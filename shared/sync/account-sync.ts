@@ -97,7 +97,14 @@ function classify(err: unknown): Exclude<BookingOutcome, { result: 'ok' }> {
 
 /** The stored calendar URL went stale (iCloud moved the account): discover again, keep the new URL. */
 async function rediscover(deps: AccountSyncDeps, connection: Connection, credentials: DavCredentials): Promise<string> {
-  const found = await discoverCalendar({ ...deps.caldav, credentials });
+  let found;
+  try {
+    found = await discoverCalendar({ ...deps.caldav, credentials });
+  } catch (err) {
+    // Refused on its own principal: the Apple ID can't be used (locked, CalDAV off).
+    if (err instanceof CaldavError && err.failure === 'forbidden') throw new CaldavError('unauthorized', err.message, err.status);
+    throw err;
+  }
   deps.log.info('calendar re-discovered', { accountId: connection.accountId, from: connection.calendarUrl, to: found.calendar.url });
   await deps.connections.updateCalendar(connection.accountId, connection.ciphertext, found);
   return found.calendar.url;

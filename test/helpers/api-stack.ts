@@ -33,7 +33,7 @@ export interface CallOptions {
   as?: string;
   /** A raw Authorization header instead (or null for none). */
   authorization?: string | null;
-  /** A JSON value (stringified) or a raw string body. */
+  /** A JSON value (stringified), or a raw string / bytes body. */
   body?: unknown;
   headers?: Record<string, string>;
   /** Appended to the route (query string or extra path). */
@@ -60,12 +60,12 @@ export async function startApiStack(opts: { users: Record<string, string>; calen
       if (!token) tokens.set(o.as, (token = await stack.token(o.as)));
       headers.authorization = `Bearer ${token}`;
     }
-    let body: string | undefined;
+    let body: string | Uint8Array | undefined;
     if (o.body !== undefined) {
-      body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+      body = typeof o.body === 'string' || o.body instanceof Uint8Array ? o.body : JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(`${stack.url}${ROUTE}${o.suffix ?? ''}`, { method, headers, body });
+    const res = await fetch(`${stack.url}${ROUTE}${o.suffix ?? ''}`, { method, headers, body: body as BodyInit | undefined });
     const text = await res.text();
     let parsed: unknown;
     try {
@@ -87,8 +87,11 @@ export async function startApiStack(opts: { users: Record<string, string>; calen
     call,
     connectBody: (appleId: string, appSpecificPassword: string) => ({ appleId, appSpecificPassword }),
     /** A token signed with the stack's key, with the given claims and times. */
-    async signToken(claims: { sub?: string; iss?: string; aud?: string; exp?: number; iat?: number; nbf?: number }, key: Uint8Array = jwtKey) {
-      const jwt = new SignJWT(claims.sub === undefined ? {} : { sub: claims.sub })
+    async signToken(
+      claims: { sub?: string; iss?: string; aud?: string; exp?: number; iat?: number; nbf?: number; extra?: Record<string, unknown> },
+      key: Uint8Array = jwtKey,
+    ) {
+      const jwt = new SignJWT({ ...claims.extra, ...(claims.sub === undefined ? {} : { sub: claims.sub }) })
         .setProtectedHeader({ alg: 'HS256' })
         .setIssuer(claims.iss ?? LOCAL_ISSUER)
         .setAudience(claims.aud ?? LOCAL_AUDIENCE)

@@ -211,6 +211,20 @@ describe('connect (service) on real servers: stored calendar and error codes', (
     expect(log.text()).not.toContain(WRONG);
   });
 
+  it('403 on the principal (iCloud: Apple ID locked or CalDAV off) → invalid_credentials, counted as rejected', async () => {
+    const proxy = await startProxy({ target: radicale.url });
+    try {
+      proxy.setFault((req) => (req.method === 'PROPFIND' && req.path !== '/' ? { status: 403 } : undefined));
+      const { deps: d } = deps(proxy.url);
+      const accountId = newAccount();
+      const err = await rejectionOf(connect(d, accountId, { appleId: ANN, appSpecificPassword: PASSWORD }));
+      expect(err).toMatchObject({ code: 'invalid_credentials' });
+      expect(await storedAttempts(accountId)).toHaveLength(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('no calendar that holds events (only a VTODO list) → no_calendar; nothing stored; not counted as rejected', async () => {
     const { deps: d } = deps(radicale.url);
     const accountId = newAccount();

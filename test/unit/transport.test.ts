@@ -59,6 +59,9 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter('120s', now)).toBeUndefined();
     expect(parseRetryAfter('in two minutes', now)).toBeUndefined();
+    expect(parseRetryAfter('1.5', now)).toBeUndefined();
+    expect(parseRetryAfter('-5', now)).toBeUndefined();
+    expect(parseRetryAfter('2026-11-24', now)).toBeUndefined();
   });
 });
 
