@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { dashboardFallback } from '../dashboard/serve.js';
 import { ensureTable, localCredentials, startDynalite } from './dynamo.js';
 import { startHttpApi } from './http-api.js';
 import { localJwt } from './jwt.js';
@@ -60,6 +61,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     port: opts.port ?? 3000,
     jwt,
     routes: { [`POST ${route}`]: connect.handler, [`GET ${route}`]: details.handler, [`DELETE ${route}`]: disconnect.handler },
+    // The dashboard page at `/`, and LOCAL ONLY `GET /local/token?user=<id>` (signed with the local key).
+    fallback: dashboardFallback({ localToken: (userId) => jwt.sign(userId) }),
   });
 
   return {

@@ -6,6 +6,7 @@ console.log(
   JSON.stringify({
     level: 'INFO',
     message: 'local stack ready',
+    page: `${stack.url}/?user=demo-user`,
     api: `${stack.url}/integrations/apple-calendar`,
     sqsEndpoint: stack.sqsEndpoint,
     queueUrl: stack.queueUrl,

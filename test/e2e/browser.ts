@@ -3,7 +3,7 @@
  * playwright-core (no browser download), a fresh user-data-dir per launch, fixed locale,
  * time zone and viewport so screenshots and formatted dates are stable.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -28,6 +28,7 @@ export interface Browser {
 }
 
 export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium`);
   const userDataDir = mkdtempSync(join(tmpdir(), 'chromium-e2e-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -35,7 +36,7 @@ export async function launchBrowser(): Promise<Browser> {
     args: ARGS,
     locale: 'en-US',
     timezoneId: 'UTC',
-    viewport: { width: 1024, height: 820 },
+    viewport: { width: 1024, height: 900 },
     reducedMotion: 'reduce',
     colorScheme: 'light',
     serviceWorkers: 'block',
@@ -65,6 +66,7 @@ export function watchConsole(page: Page) {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
+  await page.mouse.move(0, 0); // no hover effect in the picture
   await page.screenshot({ path, fullPage: true, animations: 'disabled', caret: 'hide' });
   return path;
 }
