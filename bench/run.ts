@@ -1,0 +1,216 @@
+// `npm run bench` — CalDAV requests per operation, sync throughput against raw PUTs, bundle
+// sizes and cold import times, KMS Decrypts per account; against a real Radicale started here
+// on 127.0.0.1 and the real handlers (through the local stack). `-- --json` prints one JSON
+// object on stdout and nothing else. See bench/README.md.
+//
+// Options: --json  --bookings N (default 500)  --accounts N (default 10)  --runs N (cold
+// imports per bundle, default 7)  --latency-ms N (extra throughput runs with this delay per
+// CalDAV request, default 50; 0 skips them)  --only requests,throughput,bundles,kms
+// --explain (also time single dependencies bundled alone: where the init time goes)
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+
+// Before anything reads them: the handlers read their configuration and build their logger
+// once, at import. Our logger passes LOG_LEVEL to Powertools' constructor, which wins over
+// POWERTOOLS_LOG_LEVEL, so set both.
+process.env.LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+delete process.env.AWS_LAMBDA_LOG_LEVEL;
+process.env.AWS_REGION ??= 'us-east-1';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    bookings: { type: 'string', default: '500' },
+    accounts: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '7' },
+    'latency-ms': { type: 'string', default: '50' },
+    only: { type: 'string' },
+    explain: { type: 'boolean', default: false },
+  },
+  allowPositionals: false,
+});
+const intArg = (name: string, value: string | undefined, min: number) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min}`);
+  return n;
+};
+const BOOKINGS = intArg('bookings', args.bookings, 10);
+const ACCOUNTS = intArg('accounts', args.accounts, 1);
+const RUNS = intArg('runs', args.runs, 1);
+const LATENCY_MS = intArg('latency-ms', args['latency-ms'], 0);
+const ONLY = new Set((args.only ?? 'requests,throughput,bundles,kms').split(',').map((s) => s.trim()));
+const BATCH_SIZE = 10; // the SQS event source's batch size
+const json = args.json;
+
+// stdout carries only the result: everything else the process writes there while measuring
+// (the sync handler's EMF metric line per batch, any stray log) is swallowed and counted.
+const writeStdout = process.stdout.write.bind(process.stdout);
+let swallowedStdout = 0;
+process.stdout.write = ((...args: unknown[]) => {
+  swallowedStdout += 1;
+  const callback = args.findLast((a) => typeof a === 'function') as (() => void) | undefined;
+  if (callback) queueMicrotask(callback);
+  return true;
+}) as typeof process.stdout.write;
+// The AWS SDK warns once that it will need Node 22 (the Lambda runtime is 22): keep the
+// report readable, pass on any other warning.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (!`${w.name} ${w.message}`.includes('NodeVersionSupportWarning')) process.stderr.write(`${w.name}: ${w.message}\n`);
+});
+
+const started = performance.now();
+const progress = (msg: string) => {
+  if (!json) process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
+};
+
+async function main() {
+  const problems: string[] = [];
+  const { buildReport, renderTable } = await import('./report.js');
+
+  let bundles: Awaited<ReturnType<typeof import('./bundles.js').measureBundles>> | undefined;
+  if (ONLY.has('bundles')) {
+    // First, while nothing else runs on the machine.
+    progress('bundling the functions with infra/bundling.ts');
+    const { measureBundles } = await import('./bundles.js');
+    bundles = await measureBundles({ runs: RUNS, progress });
+  }
+  let dependencies;
+  if (args.explain) {
+    progress('timing single dependencies bundled alone');
+    const { measureDependencies } = await import('./bundles.js');
+    dependencies = await measureDependencies({ runs: RUNS });
+  }
+
+  let requests, throughput, kms;
+  const variants: Array<Awaited<ReturnType<typeof import('./throughput.js').measureThroughput>>> = [];
+  if (ONLY.has('requests') || ONLY.has('throughput') || ONLY.has('kms')) {
+    const { startWorld, userFor } = await import('./world.js');
+    const syncUsers = Array.from({ length: ACCOUNTS }, (_, i) => `sync${i}`);
+    const rawUsers = Array.from({ length: ACCOUNTS }, (_, i) => `raw${i}`);
+    const kmsUsers = ['kms0', 'kms1', 'kms2'];
+    progress('starting Radicale, the counting proxy and the local stack');
+    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers]);
+    try {
+      if (ONLY.has('requests')) {
+        progress('counting CalDAV requests per operation');
+        const { measureRequests } = await import('./requests.js');
+        requests = await measureRequests(world, { accountId: 'acct-requests', user: 'requests', samples: 5 });
+        problems.push(...requests.problems);
+      }
+
+      if (ONLY.has('throughput')) {
+        const { syncDeps } = await import('../functions/lib/sync-runtime.js');
+        const { config } = await import('../functions/lib/runtime.js');
+        // The sync path's limit within one batch: accounts 4 at a time (sync-batch.ts), and
+        // bookings of one account 4 at a time after the first (account-sync.ts), both defaults.
+        const concurrency = syncDeps.concurrency ?? 4;
+        const accounts = syncUsers.map((user, i) => ({ accountId: `acct-sync-${i}`, user }));
+        progress(`connecting ${accounts.length} accounts`);
+        for (const a of accounts) {
+          const res = await world.connect(a.accountId, userFor(a.user));
+          if (res.status !== 201) problems.push(`connect ${a.accountId}: ${res.status}`);
+        }
+        const { measureThroughput } = await import('./throughput.js');
+        progress(`syncing ${BOOKINGS} bookings (and as many raw PUTs)`);
+        throughput = await measureThroughput(world, {
+          label: 'tp',
+          accounts,
+          rawUsers,
+          bookings: BOOKINGS,
+          batchSize: BATCH_SIZE,
+          concurrency,
+          rounds: Math.max(1, Math.round(BOOKINGS / 50)),
+          attendeeMode: config.ATTENDEE_MODE,
+        });
+        problems.push(...throughput.problems);
+        if (LATENCY_MS > 0) {
+          // The same at a distance, as iCloud is: with a server far away, what counts is how
+          // many requests the sync path keeps in flight. Both layouts: many accounts per batch,
+          // and a burst of one account's bookings.
+          const n = Math.min(BOOKINGS, 100);
+          for (const layout of [accounts, accounts.slice(0, 1)]) {
+            progress(`${n} bookings of ${layout.length} account(s) with ${LATENCY_MS} ms added per CalDAV request`);
+            const v = await measureThroughput(world, {
+              label: `lat${layout.length}`,
+              accounts: layout,
+              rawUsers: rawUsers.slice(0, layout.length),
+              bookings: n,
+              batchSize: BATCH_SIZE,
+              concurrency,
+              rounds: 2,
+              latencyMs: LATENCY_MS,
+              attendeeMode: config.ATTENDEE_MODE,
+            });
+            problems.push(...v.problems);
+            variants.push(v);
+          }
+        }
+      }
+
+      if (ONLY.has('kms')) {
+        progress('counting Decrypt calls per account');
+        const ids = kmsUsers.map((u) => `acct-${u}`);
+        for (const [i, id] of ids.entries()) {
+          const res = await world.connect(id, userFor(kmsUsers[i]!));
+          if (res.status !== 201) problems.push(`connect ${id}: ${res.status}`);
+        }
+        const { measureKmsDecrypts } = await import('./kms.js');
+        kms = await measureKmsDecrypts({ accountIds: ids, bookingsPerAccount: 30, batchSize: BATCH_SIZE });
+        problems.push(...kms.problems);
+      }
+    } finally {
+      await world.stop();
+    }
+  }
+
+  const report = buildReport({
+    requests,
+    throughput,
+    variants,
+    bundles,
+    kms,
+    environment: {
+      date: new Date().toISOString().slice(0, 10),
+      node: process.version.slice(1),
+      radicale: radicaleVersion(),
+      cpus: os.availableParallelism?.() ?? os.cpus().length,
+      platform: `${process.platform}-${process.arch}`,
+    },
+    durationMs: performance.now() - started,
+    problems: dedupe(problems),
+  });
+  if (dependencies) report.dependencyInit = dependencies;
+  report.stdoutWritesSwallowed = swallowedStdout;
+  const text = json ? JSON.stringify(report) + '\n' : renderTable(report) + '\n';
+  // Flushed before process.exit (pipes are asynchronous on some platforms).
+  await new Promise<void>((resolve) => writeStdout(text, () => resolve()));
+  // No figure fails the run; a measurement that went wrong (a rejected write, a failed
+  // connect) does, so a broken benchmark is not mistaken for a slow one.
+  return problems.length ? 2 : 0;
+}
+
+/** The same problem 40 times reads as one line with a count. */
+function dedupe(problems: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const p of problems) counts.set(p, (counts.get(p) ?? 0) + 1);
+  return [...counts].map(([p, n]) => (n > 1 ? `${p} (×${n})` : p));
+}
+
+function radicaleVersion(): string {
+  const res = spawnSync('/usr/bin/radicale', ['--version'], { encoding: 'utf8' });
+  return res.status === 0 ? res.stdout.trim() : 'unknown';
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    if (String((err as Error)?.message).includes('radicale')) {
+      process.stderr.write('Radicale must be installed: apt-get install -y --no-install-recommends radicale (see bench/README.md)\n');
+    }
+    process.exit(1);
+  },
+);
