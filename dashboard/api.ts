@@ -5,21 +5,10 @@
  */
 import type { ApiFailure } from './messages.js';
 
-export interface LastSync {
-  at: string;
-  outcome: 'ok' | 'failed';
-  error?: string;
-}
-
-export type Details =
-  | { status: 'not_connected' }
-  | {
-      status: 'active' | 'error';
-      appleId: string;
-      calendar: { name: string; url: string };
-      connectedAt: string;
-      lastSync?: LastSync;
-    };
+// The response shapes are the connector's own (type-only imports: nothing of shared/ is bundled).
+import type { Details } from '../shared/connection-details.js';
+export type { Details };
+export type { LastSync } from '../shared/store/connections.js';
 
 export class ApiError extends Error implements ApiFailure {
   constructor(

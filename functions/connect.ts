@@ -1,4 +1,4 @@
-import { connect } from '../shared/connection-service.js';
+import { connect } from '../shared/connect.js';
 import { parseConnectRequest } from '../shared/connect-request.js';
 import { AttemptStore } from '../shared/store/attempts.js';
 import { cipherFromConfig } from './lib/cipher.js';

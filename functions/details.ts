@@ -1,4 +1,4 @@
-import { getDetails } from '../shared/connection-service.js';
+import { getDetails } from '../shared/connection-details.js';
 import { httpRoute, json } from './lib/http.js';
 import { connections, log } from './lib/runtime.js';
 

@@ -1,4 +1,4 @@
-import { disconnect } from '../shared/connection-service.js';
+import { disconnect } from '../shared/connection-details.js';
 import { deleteBookingRecords } from '../shared/store/booking-purge.js';
 import { httpRoute } from './lib/http.js';
 import { connections, log, table } from './lib/runtime.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { bookingEventSchema } from './booking-event.js';
 
 /** The booking event as JSON Schema (draft 2020-12), for the booking service's developers. */

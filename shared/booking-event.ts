@@ -1,35 +1,36 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * The booking event the booking service sends over SQS (contract §2), validated on every
  * message. `schemas/booking-event.schema.json` is generated from this schema.
+ * (`zod/mini`: the same validator at a fraction of the bundle size and cold-start time.)
  */
-const text = (max: number) => z.string().max(max);
+const text = (max: number) => z.string().check(z.maxLength(max, `must be at most ${max} characters`));
 const person = z.object({
-  name: text(256).optional(),
-  email: z.email().max(254),
+  name: z.optional(text(256)),
+  email: z.email('must be an e-mail address').check(z.maxLength(254)),
 });
-const instant = z.iso.datetime({ offset: true });
+const instant = z.iso.datetime({ offset: true, error: 'must be a date-time with an offset (RFC 3339)' });
 const bookingRef = {
-  id: z.string().min(1).max(256),
-  sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  id: z.string().check(z.minLength(1, 'is required'), z.maxLength(256)),
+  sequence: z.int('must be a whole number').check(z.minimum(0, 'must be 0 or more'), z.maximum(Number.MAX_SAFE_INTEGER)),
 };
 
 export const bookingDetails = z
   .object({
     ...bookingRef,
-    title: text(1024).min(1),
-    description: text(16_384).optional(),
+    title: text(1024).check(z.minLength(1, 'is required')),
+    description: z.optional(text(16_384)),
     start: instant,
     end: instant,
-    location: text(2048).optional(),
+    location: z.optional(text(2048)),
     organizer: person,
-    attendees: z.array(person).max(200).default([]),
+    attendees: z._default(z.array(person).check(z.maxLength(200)), []),
   })
-  .refine((b) => Date.parse(b.end) > Date.parse(b.start), { message: 'end must be after start', path: ['end'] });
+  .check(z.refine((b) => Date.parse(b.end) > Date.parse(b.start), { message: 'end must be after start', path: ['end'] }));
 
 const envelope = {
-  userId: z.string().min(1).max(256),
+  userId: z.string().check(z.minLength(1, 'is required'), z.maxLength(256)),
   occurredAt: instant,
 };
 

@@ -1,21 +1,23 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Everything the connector reads from its environment, validated once per process.
  * A missing or malformed variable fails fast with its name in the message.
  */
+const optionalText = z.optional(z.string().check(z.minLength(1)));
+const positiveInt = (fallback: number) => z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n > 0, 'must be a positive whole number')), fallback);
 const schema = z.object({
-  TABLE_NAME: z.string().min(1),
-  CALDAV_SERVER_URL: z.url({ protocol: /^https?$/ }).default('https://caldav.icloud.com'),
-  CALDAV_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  CIPHER: z.enum(['kms', 'local']).default('kms'),
-  KMS_KEY_ID: z.string().min(1).optional(),
-  LOCAL_KEY_FILE: z.string().min(1).optional(),
-  QUEUE_URL: z.string().min(1).optional(),
-  DLQ_URL: z.string().min(1).optional(),
-  ATTENDEE_MODE: z.enum(['attendees', 'description']).default('attendees'),
-  DYNAMODB_ENDPOINT: z.string().min(1).optional(),
-  SQS_ENDPOINT: z.string().min(1).optional(),
+  TABLE_NAME: z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
+  CALDAV_SERVER_URL: z._default(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), 'https://caldav.icloud.com'),
+  CALDAV_TIMEOUT_MS: positiveInt(10_000),
+  CIPHER: z._default(z.enum(['kms', 'local']), 'kms'),
+  KMS_KEY_ID: optionalText,
+  LOCAL_KEY_FILE: optionalText,
+  QUEUE_URL: optionalText,
+  DLQ_URL: optionalText,
+  ATTENDEE_MODE: z._default(z.enum(['attendees', 'description']), 'attendees'),
+  DYNAMODB_ENDPOINT: optionalText,
+  SQS_ENDPOINT: optionalText,
 });
 
 export type Config = z.infer<typeof schema>;

@@ -1,28 +1,27 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { invalidRequest } from './errors.js';
 import { normaliseAppSpecificPassword } from './password.js';
-import type { ConnectInput } from './connection-service.js';
+import type { ConnectInput } from './connect.js';
 
 /** Bodies are a few hundred bytes; anything much larger is not a connect request. */
 export const MAX_BODY_BYTES = 4096;
 
+const PASSWORD_FORM = 'must be 16 letters, like xxxx-xxxx-xxxx-xxxx';
+const requiredString = () => z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') });
+
 const schema = z.object({
-  appleId: z
-    .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-    .trim()
-    .max(254, 'is too long')
-    .pipe(z.email({ error: 'must be an e-mail address' })),
-  appSpecificPassword: z
-    .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-    .max(64, 'must be 16 letters, like xxxx-xxxx-xxxx-xxxx')
-    .transform((v, ctx) => {
+  appleId: z.pipe(requiredString().check(z.trim(), z.maxLength(254, 'is too long')), z.email({ error: 'must be an e-mail address' })),
+  appSpecificPassword: z.pipe(
+    requiredString().check(z.maxLength(64, PASSWORD_FORM)),
+    z.transform((v: string, ctx) => {
       const normalised = normaliseAppSpecificPassword(v);
       if (!normalised) {
-        ctx.addIssue({ code: 'custom', message: 'must be 16 letters, like xxxx-xxxx-xxxx-xxxx' });
+        ctx.issues.push({ code: 'custom', message: PASSWORD_FORM, input: '' });
         return z.NEVER;
       }
       return normalised;
     }),
+  ),
 });
 
 /**

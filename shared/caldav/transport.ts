@@ -1,5 +1,3 @@
-import { getBasicAuthHeaders } from 'tsdav';
-
 export interface DavCredentials {
   username: string;
   password: string;
@@ -60,8 +58,9 @@ export function errorForResponse(res: Response, what: string): CaldavError {
  * Always answer with Basic: iCloud offers two challenges (`X-MobileMe-AuthToken` and
  * `Basic`) and only Basic is usable with an app-specific password, so we send it up front.
  */
-export const basicAuth = (creds: DavCredentials): Record<string, string> =>
-  getBasicAuthHeaders({ username: creds.username, password: creds.password }) as Record<string, string>;
+export const basicAuth = (creds: DavCredentials): Record<string, string> => ({
+  authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`, 'utf8').toString('base64')}`,
+});
 
 export interface DavFetchOptions {
   timeoutMs: number;

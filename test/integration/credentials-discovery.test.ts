@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCipher } from '../../shared/cipher/local.js';
 import { discoverCalendar, NoCalendarError, type Discovery } from '../../shared/caldav/discovery.js';
 import { CaldavError } from '../../shared/caldav/transport.js';
-import { connect, type ConnectionDeps } from '../../shared/connection-service.js';
+import { connect, type ConnectionDeps } from '../../shared/connect.js';
 import { DomainError } from '../../shared/errors.js';
 import { AttemptStore } from '../../shared/store/attempts.js';
 import { ConnectionStore } from '../../shared/store/connections.js';

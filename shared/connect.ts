@@ -4,17 +4,8 @@ import { CaldavError, type DavCredentials } from './caldav/transport.js';
 import { DomainError } from './errors.js';
 import type { Log } from './logger.js';
 import type { AttemptStore } from './store/attempts.js';
-import { AppleIdConflict, type Connection, type ConnectionStore, type LastSync } from './store/connections.js';
-
-export type Details =
-  | { status: 'not_connected' }
-  | {
-      status: 'active' | 'error';
-      appleId: string;
-      calendar: { name: string; url: string };
-      connectedAt: string;
-      lastSync?: LastSync;
-    };
+import { toDetails, type Details } from './connection-details.js';
+import { AppleIdConflict, type Connection, type ConnectionStore } from './store/connections.js';
 
 export interface ConnectionDeps {
   connections: ConnectionStore;
@@ -23,8 +14,6 @@ export interface ConnectionDeps {
   caldav: { serverUrl: string; timeoutMs: number; fetch?: typeof fetch };
   log: Log;
   now?: () => Date;
-  /** Drops the account's pending booking changes (disconnect). */
-  purgeBookings?: (accountId: string) => Promise<unknown>;
   /**
    * Runs after a successful connect with the verified credentials, e.g. to write booking
    * changes held while the previous password was rejected. Its failure never fails connect.
@@ -36,27 +25,6 @@ export interface ConnectInput {
   appleId: string;
   /** Already normalised to Apple's form. */
   appSpecificPassword: string;
-}
-
-export function toDetails(conn: Connection | undefined): Details {
-  if (!conn) return { status: 'not_connected' };
-  return {
-    status: conn.status,
-    appleId: conn.appleId,
-    calendar: { name: conn.calendarName, url: conn.calendarUrl },
-    connectedAt: conn.connectedAt,
-    ...(conn.lastSync ? { lastSync: conn.lastSync } : {}),
-  };
-}
-
-export async function getDetails(deps: Pick<ConnectionDeps, 'connections'>, accountId: string): Promise<Details> {
-  return toDetails(await deps.connections.get(accountId));
-}
-
-export async function disconnect(deps: Pick<ConnectionDeps, 'connections' | 'purgeBookings' | 'log'>, accountId: string): Promise<void> {
-  await deps.connections.delete(accountId);
-  const purged = await deps.purgeBookings?.(accountId);
-  deps.log.info('disconnected', { accountId, purgedBookingRecords: purged });
 }
 
 /**
