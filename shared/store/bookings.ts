@@ -41,8 +41,11 @@ export class BookingStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Moves the desired state to this event if its sequence is newer. False for stale/duplicate. */
-  async advance(event: BookingEvent): Promise<boolean> {
+  /**
+   * Moves the desired state to this event if its sequence is newer and returns the record as
+   * it now is; undefined for a stale or duplicate event (nothing changed).
+   */
+  async advance(event: BookingEvent): Promise<BookingRecord | undefined> {
     const nowS = Math.floor(this.now() / 1000);
     const cancelled = event.type === 'booking.cancelled';
     const endS = cancelled ? nowS : Math.floor(Date.parse(event.booking.end) / 1000);
@@ -61,18 +64,19 @@ export class BookingStore {
       values[':booking'] = event.booking;
     }
     try {
-      await this.table.doc.send(
+      const out = await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(event.userId, event.booking.id),
           UpdateExpression: update,
           ConditionExpression: 'attribute_not_exists(seq) OR seq < :seq',
           ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      return out.Attributes as BookingRecord;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
+      if (isConditionFailure(err)) return undefined;
       throw err;
     }
   }

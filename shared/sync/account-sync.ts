@@ -2,6 +2,7 @@ import { discoverCalendar, NoCalendarError } from '../caldav/discovery.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import { mapLimit } from '../concurrency.js';
 import type { Log } from '../logger.js';
+import type { BookingRecord } from '../store/bookings.js';
 import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
 import { reconcileBooking, type CalendarTarget, type ReconcileDeps } from './reconcile.js';
 
@@ -31,7 +32,7 @@ export async function syncAccountBookings(
   deps: AccountSyncDeps,
   connection: Connection,
   credentials: DavCredentials,
-  bookingIds: string[],
+  due: Array<{ bookingId: string; record?: BookingRecord }>,
 ): Promise<Map<string, BookingOutcome>> {
   const outcomes = new Map<string, BookingOutcome>();
   let rejected = false;
@@ -42,10 +43,10 @@ export async function syncAccountBookings(
     rediscover: () => rediscover(deps, connection, credentials),
   };
 
-  const syncOne = async (bookingId: string) => {
+  const syncOne = async ({ bookingId, record }: { bookingId: string; record?: BookingRecord }) => {
     if (rejected) return outcomes.set(bookingId, { result: 'held', error: 'credentials_rejected' });
     try {
-      await reconcileBooking(deps, target, bookingId);
+      await reconcileBooking(deps, target, bookingId, record);
       outcomes.set(bookingId, { result: 'ok' });
     } catch (err) {
       const outcome = classify(err);
@@ -60,9 +61,9 @@ export async function syncAccountBookings(
       });
     }
   };
-  // The first booking goes alone: if the password was revoked, only one request is rejected
-  // (repeated rejected logins can get an Apple ID locked). The rest then run concurrently.
-  const [first, ...rest] = bookingIds;
+  // The first booking goes alone: if the password was revoked meanwhile, only one request is
+  // rejected (repeated rejected logins can get an Apple ID locked). The rest run concurrently.
+  const [first, ...rest] = due;
   if (first !== undefined) await syncOne(first);
   await mapLimit(rest, deps.concurrency ?? 4, syncOne);
 

@@ -23,11 +23,13 @@ export interface CalendarTarget {
  * state that is one request: PUT (create with If-None-Match, update with If-Match) or DELETE.
  * A 412 re-reads the object once; a stale calendar URL triggers one re-discovery. If the
  * desired state moved on meanwhile, it goes round again. Returns false when nothing was due.
+ * `current`, when given, is the record as the caller just read or wrote it (saves a read).
  */
-export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarget, bookingId: string): Promise<boolean> {
+export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarget, bookingId: string, current?: BookingRecord): Promise<boolean> {
   let rediscovered = false;
   for (let round = 0; round < 3; round++) {
-    const record = await deps.bookings.get(target.accountId, bookingId);
+    // The caller may hand in the record it just wrote; later rounds read it again.
+    const record = round === 0 && current ? current : await deps.bookings.get(target.accountId, bookingId);
     if (!record || !isPending(record)) return round > 0;
     let applied: Applied;
     try {

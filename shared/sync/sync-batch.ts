@@ -1,7 +1,7 @@
 import { parseBookingEvent, type BookingEvent } from '../booking-event.js';
 import { mapLimit } from '../concurrency.js';
 import type { DavCredentials } from '../caldav/transport.js';
-import type { BookingStore } from '../store/bookings.js';
+import { isPending, type BookingRecord, type BookingStore } from '../store/bookings.js';
 import type { Connection } from '../store/connections.js';
 import { syncAccountBookings, type AccountSyncDeps } from './account-sync.js';
 import type { PasswordCache } from './password-cache.js';
@@ -20,7 +20,7 @@ export type MessageResult =
 export interface BatchDeps extends AccountSyncDeps {
   bookings: BookingStore;
   passwords: PasswordCache;
-  /** Accounts synced at once within a batch. */
+  /** Accounts synced at once within a batch (each is its own Apple ID and rate limit). */
   accountConcurrency?: number;
 }
 
@@ -52,7 +52,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
     byBooking.set(booking.id, [...(byBooking.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
   }
 
-  await mapLimit([...accounts], deps.accountConcurrency ?? 4, async ([accountId, byBooking]) => {
+  await mapLimit([...accounts], deps.accountConcurrency ?? 10, async ([accountId, byBooking]) => {
     const all = [...byBooking.values()].flat();
     const settle = (pending: Pending[], r: WithoutId<MessageResult>) => pending.forEach((p) => results.set(p.id, { ...r, id: p.id } as MessageResult));
     try {
@@ -61,15 +61,23 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
         deps.log.info('no Apple Calendar connected: booking events skipped', { accountId, messages: all.length });
         return settle(all, { result: 'skipped' });
       }
-      await mapLimit([...byBooking.values()], deps.concurrency ?? 4, async (pending) => {
-        for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) await deps.bookings.advance(p.event);
+      // Move each booking's desired state forward; what is not pending afterwards (duplicates,
+      // stale messages, changes already written) needs nothing more: no decrypt, no request.
+      const due: Array<{ bookingId: string; record: BookingRecord }> = [];
+      await mapLimit([...byBooking], deps.concurrency ?? 4, async ([bookingId, pending]) => {
+        let record: BookingRecord | undefined;
+        for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) record = (await deps.bookings.advance(p.event)) ?? record;
+        record ??= await deps.bookings.get(accountId, bookingId);
+        if (record && isPending(record)) due.push({ bookingId, record });
+        else settle(pending, { result: 'skipped' });
       });
+      if (!due.length) return;
       if (connection.status === 'error') {
-        deps.log.info('credentials rejected earlier: booking changes held until reconnect', { accountId, messages: all.length });
-        return settle(all, { result: 'held' });
+        deps.log.info('credentials rejected earlier: booking changes held until reconnect', { accountId, bookings: due.length });
+        return due.forEach((d) => settle(byBooking.get(d.bookingId)!, { result: 'held' }));
       }
       const password = await deps.passwords.get(accountId, connection.ciphertext);
-      const outcomes = await syncAccountBookings(deps, connection, { username: connection.appleId, password }, [...byBooking.keys()]);
+      const outcomes = await syncAccountBookings(deps, connection, { username: connection.appleId, password }, due);
       for (const [bookingId, outcome] of outcomes) {
         if (outcome.result === 'held') deps.passwords.forget(accountId);
         settle(byBooking.get(bookingId)!, outcome);
@@ -87,7 +95,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
 export async function replayPending(deps: AccountSyncDeps & { bookings: BookingStore }, connection: Connection, credentials: DavCredentials) {
   const pending = await deps.bookings.pending(connection.accountId);
   if (!pending.length) return { replayed: 0 };
-  const outcomes = await syncAccountBookings(deps, connection, credentials, pending.map((r) => r.bookingId));
+  const outcomes = await syncAccountBookings(deps, connection, credentials, pending.map((record) => ({ bookingId: record.bookingId, record })));
   const replayed = [...outcomes.values()].filter((o) => o.result === 'ok').length;
   deps.log.info('held booking changes replayed after reconnect', { accountId: connection.accountId, pending: pending.length, replayed });
   return { replayed };
