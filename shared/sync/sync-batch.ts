@@ -20,7 +20,7 @@ export type MessageResult =
 export interface BatchDeps extends AccountSyncDeps {
   bookings: BookingStore;
   passwords: PasswordCache;
-  /** Accounts synced at once within a batch (each is its own Apple ID and rate limit). */
+  /** Accounts synced at once within a batch. */
   accountConcurrency?: number;
 }
 
@@ -52,7 +52,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
     byBooking.set(booking.id, [...(byBooking.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
   }
 
-  await mapLimit([...accounts], deps.accountConcurrency ?? 10, async ([accountId, byBooking]) => {
+  await mapLimit([...accounts], deps.accountConcurrency ?? 4, async ([accountId, byBooking]) => {
     const all = [...byBooking.values()].flat();
     const settle = (pending: Pending[], r: WithoutId<MessageResult>) => pending.forEach((p) => results.set(p.id, { ...r, id: p.id } as MessageResult));
     try {
