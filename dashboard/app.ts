@@ -287,8 +287,12 @@ async function submitConnect(): Promise<void> {
     const details = await api.connect(appleId, ui.password.value, controller.signal);
     ui.password.value = '';
     inflight = undefined;
-    if (version === renderVersion) render(details);
-    else void refresh();
+    // The connect answer is always shown (focus moves to a control it reveals); a refresh
+    // that started meanwhile may know more, so it is asked again and wins if newer.
+    const superseded = version !== renderVersion;
+    ++renderVersion;
+    render(details);
+    if (superseded) void refresh();
     if (details.status !== 'not_connected') say(`Apple Calendar is connected. New bookings will be added to “${details.calendar.name}”.`);
     connectModal.close(ui.detailsButton);
   } catch (err) {

@@ -30,7 +30,11 @@ export class Modal {
   ) {
     dialog.addEventListener('keydown', (e) => this.trapTab(e));
     // Escape (the native `cancel`) closes the dialog without us: finish when `close` arrives.
-    dialog.addEventListener('close', () => this.finish());
+    // That event is queued, so it can come after the dialog was opened again (a quick
+    // Escape then Enter): open() has finished that close already, and the event is ignored.
+    dialog.addEventListener('close', () => {
+      if (!this.dialog.open) this.finish();
+    });
   }
 
   get isOpen(): boolean {
@@ -38,6 +42,7 @@ export class Modal {
   }
 
   open(initialFocus: HTMLElement, opener: HTMLElement | null): void {
+    if (this.active && !this.dialog.open) this.finish(); // closed by Escape, `close` not yet here
     this.opener = opener;
     this.returnTo = null;
     this.active = true;

@@ -1,9 +1,10 @@
 import { disconnect } from '../shared/connection-details.js';
-import { deleteBookingRecords } from '../shared/store/booking-purge.js';
+import { BookingStore } from '../shared/store/bookings.js';
 import { httpRoute } from './lib/http.js';
 import { connections, log, table } from './lib/runtime.js';
 
-const deps = { connections, log, purgeBookings: (accountId: string) => deleteBookingRecords(table, accountId) };
+const bookings = new BookingStore(table);
+const deps = { connections, log, purgeBookings: (accountId: string) => bookings.deleteAll(accountId) };
 
 /** DELETE /integrations/apple-calendar */
 export const handler = httpRoute(log, async (accountId) => {

@@ -43,8 +43,9 @@ export async function discoverCalendar(opts: DiscoverOptions): Promise<Discovery
   const dav = new DavSession(opts);
   const root = new URL(opts.serverUrl);
 
-  let principal = await dav.hrefProp(new URL('/', root).href, 'currentUserPrincipal', { 'd:current-user-principal': {} });
-  if (!principal) principal = await dav.hrefProp(new URL('/.well-known/caldav', root).href, 'currentUserPrincipal', { 'd:current-user-principal': {} });
+  // A 401 still fails at once; anything else on `/` tries the well-known URL next.
+  const principalAt = (path: string) => dav.hrefProp(new URL(path, root).href, 'currentUserPrincipal', { 'd:current-user-principal': {} }, true);
+  const principal = (await principalAt('/')) ?? (await principalAt('/.well-known/caldav'));
   if (!principal) throw new CaldavError('unexpected', 'The server did not name a principal for this account');
 
   const [principalRes] = await dav.propfind(principal, '0', {
@@ -164,9 +165,9 @@ class DavSession {
     return responses;
   }
 
-  /** One href-valued property of a single resource, resolved; undefined when absent. */
+  /** One href-valued property of a single resource, resolved; undefined when absent (or, if optional, unavailable). */
   async hrefProp(url: string, prop: string, props: Record<string, object>, optional = false): Promise<string | undefined> {
-    const responses = await this.propfind(url, '0', props, optional || prop === 'currentUserPrincipal');
+    const responses = await this.propfind(url, '0', props, optional);
     const href = firstHref(responses.find((r) => r.ok)?.props?.[prop]);
     return href ? this.resolve(href) : undefined;
   }

@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BookingDetails, BookingEvent } from '../booking-event.js';
 import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, type Table } from './table.js';
 
@@ -130,5 +130,39 @@ export class BookingStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return out;
+  }
+
+  /**
+   * Deletes all of an account's booking records (disconnect drops pending changes with the
+   * credentials). The connection and the connect-attempts record are left to their owners.
+   */
+  async deleteAll(accountId: string): Promise<number> {
+    const pk = accountKey(accountId);
+    let deleted = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.table.doc.send(
+        new QueryCommand({
+          TableName: this.table.name,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': BOOKING_SK_PREFIX },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const keys = page.Items ?? [];
+      for (let i = 0; i < keys.length; i += 25) {
+        let requests = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { pk: k.pk, sk: k.sk } } }));
+        for (let tries = 0; requests.length && tries < 8; tries++) {
+          const out = await this.table.doc.send(new BatchWriteCommand({ RequestItems: { [this.table.name]: requests } }));
+          requests = (out.UnprocessedItems?.[this.table.name] ?? []) as typeof requests;
+          if (requests.length) await new Promise((r) => setTimeout(r, 50 * 2 ** tries));
+        }
+        if (requests.length) throw new Error('could not delete all booking records');
+        deleted += Math.min(25, keys.length - i);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return deleted;
   }
 }

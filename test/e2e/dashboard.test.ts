@@ -433,6 +433,29 @@ describe('dashboard page', () => {
     expect(console.errors()).toEqual([]);
     await page.close();
   });
+
+  it('a dialog closed by Escape and reopened before its `close` event still closes cleanly', async () => {
+    // Escape closes a <dialog> at once but queues its `close` event; a quick Enter can reopen
+    // the dialog first. That late event must not end the new session of the dialog (which
+    // once left focus on <body> after Connect succeeded).
+    const { page, console } = await openPage('acct-dialog-race');
+    const stillOpen = await page.evaluate(async () => {
+      const dialog = document.getElementById('connect-dialog') as HTMLDialogElement;
+      const connect = document.getElementById('connect-button')!;
+      connect.click();
+      dialog.close(); // what Escape does natively: `close` is queued, not dispatched yet
+      connect.click(); // reopened in the same task, before that `close` arrives
+      await new Promise((resolve) => dialog.addEventListener('close', resolve, { once: true }));
+      return dialog.open;
+    });
+    expect(stillOpen).toBe(true);
+    expect(await state(page)).toMatchObject({ focus: '#apple-id' });
+    await page.click('#connect-cancel');
+    expect(await dialogOpen(page)).toBe(false);
+    expect(await state(page)).toMatchObject({ focus: '#connect-button' });
+    expect(console.errors()).toEqual([]);
+    await page.close();
+  });
 });
 
 /** A GET with a chosen Host header (fetch can't set one): the status code. */

@@ -1,0 +1,106 @@
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBookingEvent, type BookingEvent } from '../../shared/booking-event.js';
+import { BookingStore, isPending } from '../../shared/store/bookings.js';
+import { accountKey, CONNECTION_SK, type Table } from '../../shared/store/table.js';
+import { bookingEvent } from '../helpers/bookings.js';
+import { startTable } from '../helpers/dynamo.js';
+
+let db: Awaited<ReturnType<typeof startTable>>;
+let table: Table;
+let store: BookingStore;
+beforeAll(async () => {
+  db = await startTable();
+  table = db.table;
+  store = new BookingStore(table, () => Date.parse('2026-11-24T10:00:00Z'));
+});
+afterAll(async () => {
+  await db?.stop();
+});
+
+let n = 0;
+const account = () => `acct-store-${++n}`;
+function event(...args: Parameters<typeof bookingEvent>): BookingEvent {
+  const parsed = parseBookingEvent(JSON.stringify(bookingEvent(...args)));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.event;
+}
+
+describe('BookingStore.advance', () => {
+  it('moves forward on a newer sequence and returns the record as it now is', async () => {
+    const a = account();
+    const first = await store.advance(event('confirmed', a, 'b1', 1));
+    expect(first).toMatchObject({ accountId: a, bookingId: 'b1', seq: 1, desired: 'event', booking: { title: 'Consultation b1 v1' } });
+    expect(isPending(first!)).toBe(true);
+    const cancelled = await store.advance(event('cancelled', a, 'b1', 2));
+    expect(cancelled).toMatchObject({ seq: 2, desired: 'cancelled' });
+    expect(cancelled!.booking).toBeUndefined(); // a cancellation keeps no event data
+  });
+
+  it('returns undefined for a duplicate or a stale event and changes nothing', async () => {
+    const a = account();
+    await store.advance(event('updated', a, 'b1', 5, { title: 'Newest' }));
+    expect(await store.advance(event('updated', a, 'b1', 5, { title: 'Same sequence, other data' }))).toBeUndefined();
+    expect(await store.advance(event('confirmed', a, 'b1', 3, { title: 'Older' }))).toBeUndefined();
+    expect(await store.advance(event('cancelled', a, 'b1', 4))).toBeUndefined();
+    expect(await store.get(a, 'b1')).toMatchObject({ seq: 5, desired: 'event', booking: { title: 'Newest' } });
+  });
+
+  it('keeps a record 30 days past the booking end', async () => {
+    const a = account();
+    const r = await store.advance(event('confirmed', a, 'b1', 1, { start: '2026-12-01T10:00:00Z', end: '2026-12-01T11:00:00Z' }));
+    expect(r!.expiresAt).toBe(Date.parse('2026-12-01T11:00:00Z') / 1000 + 30 * 24 * 3600);
+  });
+});
+
+describe('BookingStore.markApplied', () => {
+  it('is conditional on the sequence: a newer desired state stays pending', async () => {
+    const a = account();
+    await store.advance(event('confirmed', a, 'b1', 1));
+    expect(await store.markApplied(a, 'b1', 1, { state: 'event', url: 'https://cal.example/b1.ics', etag: '"e1"' })).toBe(true);
+    expect(await store.pending(a)).toEqual([]);
+
+    await store.advance(event('updated', a, 'b1', 2)); // arrives while seq 1 was being written
+    expect(await store.markApplied(a, 'b1', 1, { state: 'event', url: 'https://cal.example/b1.ics', etag: '"e1b"' })).toBe(false);
+    const record = await store.get(a, 'b1');
+    expect(record).toMatchObject({ seq: 2, appliedSeq: 1, etag: '"e1"' });
+    expect((await store.pending(a)).map((r) => r.bookingId)).toEqual(['b1']);
+
+    // Applying a deletion without an ETag drops the old one.
+    await store.advance(event('cancelled', a, 'b1', 3));
+    expect(await store.markApplied(a, 'b1', 3, { state: 'deleted', url: 'https://cal.example/b1.ics' })).toBe(true);
+    const deleted = await store.get(a, 'b1');
+    expect(deleted).toMatchObject({ seq: 3, appliedSeq: 3, appliedState: 'deleted' });
+    expect(deleted!.etag).toBeUndefined();
+  });
+
+  it('does not create a record for a booking it never saw', async () => {
+    const a = account();
+    expect(await store.markApplied(a, 'ghost', 1, { state: 'event', url: 'https://cal.example/ghost.ics' })).toBe(false);
+    expect(await store.get(a, 'ghost')).toBeUndefined();
+  });
+});
+
+describe('BookingStore.deleteAll', () => {
+  it('deletes every booking record of the account across pages, and nothing else', async () => {
+    const a = account();
+    const other = account();
+    const COUNT = 80; // several BatchWrites (25 each) and, at 16 kB each, more than one 1 MB query page
+    for (let i = 0; i < COUNT; i++) await store.advance(event('confirmed', a, `b${i}`, 1, { description: 'x'.repeat(16_000) }));
+    await store.advance(event('confirmed', other, 'b0', 1));
+    await table.doc.send(new PutCommand({ TableName: table.name, Item: { pk: accountKey(a), sk: CONNECTION_SK, appleId: 'kay@icloud.com' } }));
+
+    const firstPage = await table.doc.send(new QueryCommand({ TableName: table.name, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': accountKey(a) } }));
+    expect(firstPage.LastEvaluatedKey).toBeDefined(); // the records really span query pages
+
+    expect(await store.deleteAll(a)).toBe(COUNT);
+    expect(await store.pending(a)).toEqual([]);
+    for (const id of ['b0', 'b29', `b${COUNT - 1}`]) expect(await store.get(a, id)).toBeUndefined();
+    // The other account's booking and this account's connection record are untouched.
+    expect(await store.get(other, 'b0')).toMatchObject({ seq: 1 });
+    const connection = await table.doc.send(new GetCommand({ TableName: table.name, Key: { pk: accountKey(a), sk: CONNECTION_SK } }));
+    expect(connection.Item).toMatchObject({ appleId: 'kay@icloud.com' });
+
+    expect(await store.deleteAll(a)).toBe(0); // idempotent
+  });
+});
