@@ -1,15 +1,15 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PasswordCache } from '../shared/sync/password-cache.js';
 import { syncBatch, type MessageResult } from '../shared/sync/sync-batch.js';
 import { cipherFromConfig } from './lib/cipher.js';
 import { emitSyncMetrics } from './lib/metrics.js';
+import { sqs } from './lib/queue.js';
 import { config, log } from './lib/runtime.js';
 import { redeliveryDelaySeconds } from './lib/redelivery.js';
 import { syncDeps } from './lib/sync-runtime.js';
 
-const sqs = new SQSClient({ endpoint: config.SQS_ENDPOINT });
 const deps = { ...syncDeps, passwords: new PasswordCache(cipherFromConfig(config)) };
 
 /** SQS consumer (ReportBatchItemFailures): booking events become calendar events. */

@@ -1,7 +1,7 @@
 // The whole Apple Calendar connector in one stack: data (table and key), the dashboard's
 // HTTP API, the booking-sync consumer and its alarms.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { Alarms } from './constructs/alarms.js';
 import { Api } from './constructs/api.js';
@@ -44,6 +44,11 @@ export class ConnectorStack extends Stack {
       retainLogs: settings.retainData,
       ...(settings.producerPrincipalArn ? { producerPrincipalArn: settings.producerPrincipalArn } : {}),
     });
+
+    // Connect writes the changes held while a password was rejected, for a few seconds; what
+    // is left goes back on the booking-events queue (send only: it never receives).
+    this.api.connect.function.addEnvironment('QUEUE_URL', this.bookingSync.queue.queueUrl);
+    iam.Grant.addToPrincipal({ grantee: this.api.connect.role, actions: ['sqs:SendMessage'], resourceArns: [this.bookingSync.queue.queueArn] });
 
     this.alarms = new Alarms(this, 'Alarms', {
       deadLetterQueue: this.bookingSync.deadLetterQueue,

@@ -15,7 +15,7 @@ export interface AccountSyncDeps extends ReconcileDeps {
   now?: () => Date;
 }
 
-/** What happened to one booking's pending change. */
+/** What happened to one booking's pending change (`deferred`: not started, out of time). */
 export type BookingOutcome =
   | { result: 'ok' }
   | { result: 'held'; error: 'credentials_rejected' }
@@ -33,6 +33,8 @@ export async function syncAccountBookings(
   connection: Connection,
   credentials: DavCredentials,
   due: Array<{ bookingId: string; record?: BookingRecord }>,
+  /** No booking is started at or after this time (ms since epoch); those left get `retry`/`deferred`. */
+  opts: { startBy?: number } = {},
 ): Promise<Map<string, BookingOutcome>> {
   const outcomes = new Map<string, BookingOutcome>();
   let rejected = false;
@@ -45,6 +47,7 @@ export async function syncAccountBookings(
 
   const syncOne = async ({ bookingId, record }: { bookingId: string; record?: BookingRecord }) => {
     if (rejected) return outcomes.set(bookingId, { result: 'held', error: 'credentials_rejected' });
+    if (opts.startBy !== undefined && (deps.now?.() ?? new Date()).getTime() >= opts.startBy) return outcomes.set(bookingId, { result: 'retry', error: 'deferred' });
     try {
       await reconcileBooking(deps, target, bookingId, record);
       outcomes.set(bookingId, { result: 'ok' });

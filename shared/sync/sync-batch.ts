@@ -1,8 +1,6 @@
 import { parseBookingEvent, type BookingEvent } from '../booking-event.js';
 import { mapLimit } from '../concurrency.js';
-import type { DavCredentials } from '../caldav/transport.js';
 import { isPending, type BookingRecord, type BookingStore } from '../store/bookings.js';
-import type { Connection } from '../store/connections.js';
 import { syncAccountBookings, type AccountSyncDeps } from './account-sync.js';
 import type { PasswordCache } from './password-cache.js';
 
@@ -89,14 +87,4 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
   });
 
   return messages.map((m) => results.get(m.id) ?? { id: m.id, result: 'retry', error: 'internal_error' });
-}
-
-/** Replays what was held while an account's password was rejected, after it reconnects. */
-export async function replayPending(deps: AccountSyncDeps & { bookings: BookingStore }, connection: Connection, credentials: DavCredentials) {
-  const pending = await deps.bookings.pending(connection.accountId);
-  if (!pending.length) return { replayed: 0 };
-  const outcomes = await syncAccountBookings(deps, connection, credentials, pending.map((record) => ({ bookingId: record.bookingId, record })));
-  const replayed = [...outcomes.values()].filter((o) => o.result === 'ok').length;
-  deps.log.info('held booking changes replayed after reconnect', { accountId: connection.accountId, pending: pending.length, replayed });
-  return { replayed };
 }

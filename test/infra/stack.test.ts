@@ -44,6 +44,8 @@ describe('functions', () => {
       expect(env(name).KMS_KEY_ID).toBeUndefined();
       expect(env(name).CALDAV_SERVER_URL).toBeUndefined();
     }
+    expect(env('connect').QUEUE_URL).toEqual({ Ref: queueId }); // replay hands what's left to the queue
+    for (const name of ['details', 'disconnect']) expect(env(name).QUEUE_URL).toBeUndefined();
     expect(env('sync')).toMatchObject({
       QUEUE_URL: { Ref: queueId },
       DLQ_URL: { Ref: dlqId },
@@ -181,7 +183,7 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('lets sync consume the booking-events queue and send only to the dead-letter queue', () => {
+  it('lets sync consume the booking-events queue and send only to the dead-letter queue; connect only send to the queue', () => {
     const sqsStatements = statementsOfFunction(resources, fn('sync')).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
     const onQueue = sqsStatements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }));
     const onDlq = sqsStatements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [dlqId, 'Arn'] }));
@@ -189,7 +191,9 @@ describe('IAM: least privilege', () => {
     expect(onQueue.flatMap(actionsOf)).not.toContain('sqs:SendMessage');
     expect(onDlq.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
     expect(onQueue.length + onDlq.length).toBe(sqsStatements.length);
-    for (const name of ['connect', 'details', 'disconnect']) {
+    const connectSqs = statementsOfFunction(resources, fn('connect')).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+    expect(connectSqs.map((s) => [actionsOf(s), s.Resource])).toEqual([[['sqs:SendMessage'], { 'Fn::GetAtt': [queueId, 'Arn'] }]]);
+    for (const name of ['details', 'disconnect']) {
       expect(statementsOfFunction(resources, fn(name)).flatMap(actionsOf).filter((a) => a.startsWith('sqs:'))).toEqual([]);
     }
   });

@@ -1,5 +1,5 @@
 import { on } from 'node:events';
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testStack, type Stack } from '../helpers/stack.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
@@ -7,6 +7,19 @@ import { startRadicale, type RadicaleServer } from '../support/radicale.js';
 import { bookingEvent, sqsEvent } from '../helpers/bookings.js';
 import { readCalendar } from '../helpers/calendar.js';
 import { parseIcs } from '../helpers/ics.js';
+import { tableClient } from '../helpers/dynamo.js';
+import { recordingLog } from '../helpers/log.js';
+import { parseBookingEvent, type BookingEvent } from '../../shared/booking-event.js';
+import { CalendarObjects } from '../../shared/caldav/objects.js';
+import { BookingStore } from '../../shared/store/bookings.js';
+import { ConnectionStore } from '../../shared/store/connections.js';
+import { replayHeld } from '../../shared/sync/replay.js';
+
+function parseBody(body: unknown): BookingEvent {
+  const parsed = parseBookingEvent(JSON.stringify(body));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.event;
+}
 
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
 const NEW_PASSWORD = 'qrst-uvwx-yzab-cdef';
@@ -36,6 +49,17 @@ afterAll(async () => {
   await proxy?.stop();
   await radicale?.stop();
 });
+
+/** Receives (and deletes) everything on the booking-events queue. */
+async function drainQueue() {
+  const out = [];
+  for (;;) {
+    const res = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+    if (!res.Messages?.length) return out;
+    for (const m of res.Messages) await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: stack.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    out.push(...res.Messages);
+  }
+}
 
 beforeEach(() => {
   proxy.reset();
@@ -208,6 +232,75 @@ describe('booking sync on Radicale', () => {
     for (const id of ['bk_held1', 'bk_held2', 'bk_held3']) expect(texts.filter((t) => t.includes(`${id} v0`))).toHaveLength(1);
     await radicale.setPassword(USER, PASSWORD);
     expect((await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD })).status).toBe(200);
+  });
+
+  it('reconnect: a held change that hits a transient failure goes back on the queue, then is written once', async () => {
+    await radicale.setPassword(USER, NEW_PASSWORD);
+    await sync([bookingEvent('confirmed', 'acct-1', 'bk_requeue1', 0), bookingEvent('confirmed', 'acct-1', 'bk_requeue2', 3, { title: 'Second take v3' })]);
+    await sync([bookingEvent('cancelled', 'acct-1', 'bk_requeue1', 1)]); // the held change of bk_requeue1 is now a cancellation
+    expect((await api('GET', 'acct-1')).body.status).toBe('error');
+    expect(await drainQueue()).toEqual([]);
+
+    // During the reconnect's replay, iCloud answers 503 to the first write (of bk_requeue2).
+    let failed = false;
+    proxy.setFault((req) => (req.method === 'PUT' && !failed ? ((failed = true), { status: 503, headers: { 'Retry-After': '30' } }) : undefined));
+    const reconnect = await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: NEW_PASSWORD });
+    expect(reconnect.status).toBe(200);
+    expect(reconnect.body.status).toBe('active');
+    expect(failed).toBe(true);
+    expect([...(await calendar(NEW_PASSWORD)).values()].some((t) => t.includes('bk_requeue'))).toBe(false);
+
+    // What was left is on the queue as the booking's latest event, marked as a replay.
+    const requeued = await drainQueue();
+    expect(requeued.map((m) => [JSON.parse(m.Body!), m.MessageAttributes?.source?.StringValue])).toEqual([
+      [expect.objectContaining({ type: 'booking.updated', userId: 'acct-1', booking: expect.objectContaining({ id: 'bk_requeue2', sequence: 3, title: 'Second take v3' }) }), 'connect-replay'],
+    ]);
+    // The worker writes it like any change (it is a duplicate of the held sequence, still pending).
+    proxy.setFault(undefined);
+    expect((await sync(requeued.map((m) => JSON.parse(m.Body!)))).batchItemFailures).toEqual([]);
+    const texts = [...(await calendar(NEW_PASSWORD)).values()];
+    expect(texts.filter((t) => t.includes('Second take v3'))).toHaveLength(1);
+    expect(texts.some((t) => t.includes('bk_requeue1'))).toBe(false);
+    // Delivered again (SQS is at-least-once): nothing more to do, no request.
+    proxy.reset();
+    expect((await sync(requeued.map((m) => JSON.parse(m.Body!)))).batchItemFailures).toEqual([]);
+    expect(proxy.requests).toEqual([]);
+
+    await radicale.setPassword(USER, PASSWORD);
+    expect((await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD })).status).toBe(200);
+  });
+
+  it('replay stops starting writes when its time budget is spent and requeues the rest', async () => {
+    const table = tableClient(stack.dynamoEndpoint, stack.tableName);
+    let t = Date.parse('2026-11-25T10:00:00Z');
+    // Each look at the clock is 600 ms later: the first write starts within the 1 s budget, the rest would not.
+    const now = () => new Date((t += 600));
+    const bookings = new BookingStore(table);
+    for (const id of ['bk_budget1', 'bk_budget2', 'bk_budget3']) await bookings.advance(parseBody(bookingEvent('confirmed', 'acct-1', id, 0)));
+    const requeued: BookingEvent[] = [];
+    const log = recordingLog();
+    const deps = {
+      connections: new ConnectionStore(table),
+      bookings,
+      objects: new CalendarObjects({ timeoutMs: 5000 }),
+      attendeeMode: 'attendees' as const,
+      caldav: { serverUrl: proxy.url, timeoutMs: 5000 },
+      log,
+      now,
+      requeue: async (events: BookingEvent[]) => void requeued.push(...events),
+    };
+    const connection = (await deps.connections.get('acct-1'))!;
+    proxy.reset();
+    const result = await replayHeld(deps, connection, { username: USER, password: PASSWORD }, 1000);
+    expect(result).toEqual({ pending: 3, replayed: 1, requeued: 2 });
+    expect(proxy.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['PUT 201']);
+    expect(requeued.map((e) => e.booking.id).sort()).toEqual(['bk_budget2', 'bk_budget3']);
+    expect(log.text()).not.toContain(PASSWORD);
+    // The requeued events are what the worker needs to finish the job.
+    expect((await sync(requeued)).batchItemFailures).toEqual([]);
+    const texts = [...(await calendar()).values()];
+    for (const id of ['bk_budget1', 'bk_budget2', 'bk_budget3']) expect(texts.filter((x) => x.includes(`${id} v0`))).toHaveLength(1);
+    table.doc.destroy();
   });
 
   it('disconnect drops held changes with the credentials', async () => {
