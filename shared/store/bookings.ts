@@ -114,21 +114,9 @@ export class BookingStore {
   /** The account's booking records whose desired state is not yet in the calendar. */
   async pending(accountId: string): Promise<BookingRecord[]> {
     const out: BookingRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.table.doc.send(
-        new QueryCommand({
-          TableName: this.table.name,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          FilterExpression: 'attribute_not_exists(appliedSeq) OR appliedSeq < seq',
-          ExpressionAttributeValues: { ':pk': accountKey(accountId), ':prefix': BOOKING_SK_PREFIX },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      out.push(...((page.Items ?? []) as BookingRecord[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for await (const items of this.pages(accountId, { FilterExpression: 'attribute_not_exists(appliedSeq) OR appliedSeq < seq', ConsistentRead: true })) {
+      out.push(...(items as BookingRecord[]));
+    }
     return out;
   }
 
@@ -137,20 +125,8 @@ export class BookingStore {
    * credentials). The connection and the connect-attempts record are left to their owners.
    */
   async deleteAll(accountId: string): Promise<number> {
-    const pk = accountKey(accountId);
     let deleted = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.table.doc.send(
-        new QueryCommand({
-          TableName: this.table.name,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': BOOKING_SK_PREFIX },
-          ProjectionExpression: 'pk, sk',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      const keys = page.Items ?? [];
+    for await (const keys of this.pages(accountId, { ProjectionExpression: 'pk, sk' })) {
       for (let i = 0; i < keys.length; i += 25) {
         let requests = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { pk: k.pk, sk: k.sk } } }));
         for (let tries = 0; requests.length && tries < 8; tries++) {
@@ -161,8 +137,25 @@ export class BookingStore {
         if (requests.length) throw new Error('could not delete all booking records');
         deleted += Math.min(25, keys.length - i);
       }
+    }
+    return deleted;
+  }
+
+  /** The account's booking records, a query page at a time. */
+  private async *pages(accountId: string, extra: { FilterExpression?: string; ProjectionExpression?: string; ConsistentRead?: boolean }) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.table.doc.send(
+        new QueryCommand({
+          TableName: this.table.name,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': accountKey(accountId), ':prefix': BOOKING_SK_PREFIX },
+          ExclusiveStartKey: startKey,
+          ...extra,
+        }),
+      );
+      yield page.Items ?? [];
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return deleted;
   }
 }
