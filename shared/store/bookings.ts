@@ -1,4 +1,4 @@
-import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, paginateQuery, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BookingDetails, BookingEvent } from '../booking-event.js';
 import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, type Table } from './table.js';
 
@@ -114,8 +114,8 @@ export class BookingStore {
   /** The account's booking records whose desired state is not yet in the calendar. */
   async pending(accountId: string): Promise<BookingRecord[]> {
     const out: BookingRecord[] = [];
-    for await (const items of this.pages(accountId, { FilterExpression: 'attribute_not_exists(appliedSeq) OR appliedSeq < seq', ConsistentRead: true })) {
-      out.push(...(items as BookingRecord[]));
+    for await (const page of this.pages(accountId, { FilterExpression: 'attribute_not_exists(appliedSeq) OR appliedSeq < seq', ConsistentRead: true })) {
+      out.push(...((page.Items ?? []) as BookingRecord[]));
     }
     return out;
   }
@@ -126,7 +126,8 @@ export class BookingStore {
    */
   async deleteAll(accountId: string): Promise<number> {
     let deleted = 0;
-    for await (const keys of this.pages(accountId, { ProjectionExpression: 'pk, sk' })) {
+    for await (const page of this.pages(accountId, { ProjectionExpression: 'pk, sk' })) {
+      const keys = page.Items ?? [];
       for (let i = 0; i < keys.length; i += 25) {
         let requests = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { pk: k.pk, sk: k.sk } } }));
         for (let tries = 0; requests.length && tries < 8; tries++) {
@@ -142,20 +143,15 @@ export class BookingStore {
   }
 
   /** The account's booking records, a query page at a time. */
-  private async *pages(accountId: string, extra: { FilterExpression?: string; ProjectionExpression?: string; ConsistentRead?: boolean }) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.table.doc.send(
-        new QueryCommand({
-          TableName: this.table.name,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': accountKey(accountId), ':prefix': BOOKING_SK_PREFIX },
-          ExclusiveStartKey: startKey,
-          ...extra,
-        }),
-      );
-      yield page.Items ?? [];
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+  private pages(accountId: string, extra: Partial<QueryCommandInput>) {
+    return paginateQuery(
+      { client: this.table.doc },
+      {
+        TableName: this.table.name,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': accountKey(accountId), ':prefix': BOOKING_SK_PREFIX },
+        ...extra,
+      },
+    );
   }
 }
