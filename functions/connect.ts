@@ -1,23 +1,6 @@
-import { connect } from '../shared/connect.js';
-import { parseConnectRequest } from '../shared/connect-request.js';
-import { AttemptStore } from '../shared/store/attempts.js';
-import { cipherFromConfig } from './lib/cipher.js';
-import { httpRoute, json } from './lib/http.js';
-import { config, connections, log, table } from './lib/runtime.js';
-import { replayHeldChanges } from './lib/replay.js';
+import { readConfig } from '../shared/config.js';
+import { createConnectHandler } from './handlers/connect.js';
+import { platformFrom } from './lib/platform.js';
 
-const deps = {
-  connections,
-  attempts: new AttemptStore(table),
-  cipher: cipherFromConfig(config),
-  caldav: { serverUrl: config.CALDAV_SERVER_URL, timeoutMs: config.CALDAV_TIMEOUT_MS },
-  log,
-  afterConnect: replayHeldChanges,
-};
-
-/** POST /integrations/apple-calendar */
-export const handler = httpRoute(log, async (accountId, event) => {
-  const input = parseConnectRequest(event.body, event.isBase64Encoded);
-  const { created, details } = await connect(deps, accountId, input);
-  return json(created ? 201 : 200, details);
-});
+/** Lambda entry point: config read once, clients made once per container. */
+export const handler = createConnectHandler(platformFrom(readConfig()));

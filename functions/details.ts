@@ -1,6 +1,6 @@
-import { getDetails } from '../shared/connection-details.js';
-import { httpRoute, json } from './lib/http.js';
-import { connections, log } from './lib/runtime.js';
+import { readConfig } from '../shared/config.js';
+import { createDetailsHandler } from './handlers/details.js';
+import { platformFrom } from './lib/platform.js';
 
-/** GET /integrations/apple-calendar */
-export const handler = httpRoute(log, async (accountId) => json(200, await getDetails({ connections }, accountId)));
+/** Lambda entry point: config read once, clients made once per container. */
+export const handler = createDetailsHandler(platformFrom(readConfig()));

@@ -1,13 +1,6 @@
-import { disconnect } from '../shared/connection-details.js';
-import { BookingStore } from '../shared/store/bookings.js';
-import { httpRoute } from './lib/http.js';
-import { connections, log, table } from './lib/runtime.js';
+import { readConfig } from '../shared/config.js';
+import { createDisconnectHandler } from './handlers/disconnect.js';
+import { platformFrom } from './lib/platform.js';
 
-const bookings = new BookingStore(table);
-const deps = { connections, log, purgeBookings: (accountId: string) => bookings.deleteAll(accountId) };
-
-/** DELETE /integrations/apple-calendar */
-export const handler = httpRoute(log, async (accountId) => {
-  await disconnect(deps, accountId);
-  return { statusCode: 204 };
-});
+/** Lambda entry point: config read once, clients made once per container. */
+export const handler = createDisconnectHandler(platformFrom(readConfig()));

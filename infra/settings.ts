@@ -2,8 +2,9 @@
 // `cdk deploy -c key=value`) or passed as stack props. Everything is checked here, so a
 // wrong value fails `cdk synth` with a message instead of deploying something broken.
 import type { Node } from 'constructs';
+import { ATTENDEE_MODES, ICLOUD_CALDAV_URL, type AttendeeMode } from '../shared/config.js';
 
-export type AttendeeMode = 'attendees' | 'description';
+export type { AttendeeMode };
 
 export interface ConnectorSettings {
   /** Issuer of the dashboard's JWTs (the `iss` claim); its JWKS is found through OIDC discovery. */
@@ -25,7 +26,7 @@ export interface ConnectorSettings {
 }
 
 export const SETTING_DEFAULTS = {
-  caldavServerUrl: 'https://caldav.icloud.com',
+  caldavServerUrl: ICLOUD_CALDAV_URL,
   attendeeMode: 'attendees',
   retainData: true,
 } as const;
@@ -102,8 +103,8 @@ function audience(value: unknown): string[] {
 }
 
 function attendeeMode(value: unknown): AttendeeMode {
-  if (value === 'attendees' || value === 'description') return value;
-  return fail('attendeeMode', `must be "attendees" or "description", got ${JSON.stringify(value)}`);
+  if ((ATTENDEE_MODES as readonly unknown[]).includes(value)) return value as AttendeeMode;
+  return fail('attendeeMode', `must be ${ATTENDEE_MODES.map((m) => `"${m}"`).join(' or ')}, got ${JSON.stringify(value)}`);
 }
 
 function bool(key: string, value: unknown): boolean {

@@ -1,4 +1,5 @@
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { readLocalSettings } from '../shared/config.js';
 import { localCredentials } from './dynamo.js';
 import { QUEUE_NAME } from './sqs.js';
 
@@ -37,11 +38,11 @@ const event = {
         },
 };
 
-const sqs = new SQSClient({
-  endpoint: `http://127.0.0.1:${process.env.SQS_PORT ?? 9324}`,
-  region: process.env.AWS_REGION ?? 'us-east-1',
-  credentials: localCredentials,
-});
+const settings = readLocalSettings();
+const sqs = new SQSClient({ endpoint: `http://127.0.0.1:${settings.SQS_PORT}`, region: settings.AWS_REGION, credentials: localCredentials });
 const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: QUEUE_NAME }));
-const sent = await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event) }));
+// As the booking service sends it (contract §2): the account's message group, a deduplication id per change.
+const sent = await sqs.send(
+  new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event), MessageGroupId: userId, MessageDeduplicationId: `${bookingId}:${sequence}:${kind}` }),
+);
 console.log(JSON.stringify({ sent: event.type, bookingId, sequence, messageId: sent.MessageId }));

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
+import { PENDING_INDEX } from '../shared/store/table.js';
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
 
@@ -26,11 +27,30 @@ export async function startDynalite(opts: { path?: string; port?: number } = {})
   };
 }
 
-/** Creates the connector's table (same key schema as the cloud stack) if it is missing. */
-export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: localCredentials });
+const PENDING_INDEX_SPEC = {
+  IndexName: PENDING_INDEX,
+  KeySchema: [
+    { AttributeName: 'pendingShard', KeyType: 'HASH' as const },
+    { AttributeName: 'dueAt', KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'ALL' as const },
+};
+const PENDING_INDEX_ATTRIBUTES = [
+  { AttributeName: 'pendingShard', AttributeType: 'S' as const },
+  { AttributeName: 'dueAt', AttributeType: 'N' as const },
+];
+
+/** Creates the connector's table (same keys and sparse `pending` index as the cloud stack) if it is missing. */
+export async function ensureTable(endpoint: string, tableName: string, region = 'us-east-1'): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region, credentials: localCredentials });
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    // A data folder from before the index existed: add it.
+    if (!table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === PENDING_INDEX)) {
+      await client.send(
+        new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: PENDING_INDEX_ATTRIBUTES, GlobalSecondaryIndexUpdates: [{ Create: PENDING_INDEX_SPEC }] }),
+      );
+    }
   } catch (err) {
     if ((err as Error).name !== 'ResourceNotFoundException') throw err;
     await client.send(
@@ -40,11 +60,13 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          ...PENDING_INDEX_ATTRIBUTES,
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
+        GlobalSecondaryIndexes: [PENDING_INDEX_SPEC],
       }),
     );
   } finally {

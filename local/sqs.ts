@@ -12,25 +12,30 @@ import { startFauxqs } from 'fauxqs';
 import { localCredentials } from './dynamo.js';
 import { lambdaContext } from './http-api.js';
 
-export const QUEUE_NAME = 'booking-events';
-export const DLQ_NAME = 'booking-events-dlq';
+export const QUEUE_NAME = 'booking-events.fifo';
+export const DLQ_NAME = 'booking-events-dlq.fifo';
+
+const FIFO = { FifoQueue: 'true', ContentBasedDeduplication: 'true' };
 
 /**
- * An SQS-compatible endpoint (fauxqs, in-process, the SDK's JSON protocol) with the booking
- * queue and its dead-letter queue (redrive after `maxReceiveCount` receives).
+ * An SQS-compatible endpoint (fauxqs, in-process, the SDK's JSON protocol) with the FIFO
+ * booking queue and its FIFO dead-letter queue (redrive after `maxReceiveCount` receives).
+ * Message groups (one per account) are honoured: a group with a message in flight is not
+ * handed to another consumer.
  */
-export async function startLocalQueue(opts: { port?: number; maxReceiveCount?: number; visibilityTimeout?: number } = {}) {
+export async function startLocalQueue(opts: { port?: number; maxReceiveCount?: number; visibilityTimeout?: number; region?: string } = {}) {
   const server = await startFauxqs({ port: opts.port ?? 9324, host: '127.0.0.1', logger: false });
   const endpoint = `http://127.0.0.1:${server.port}`;
-  const client = new SQSClient({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: localCredentials });
-  const dlq = await client.send(new CreateQueueCommand({ QueueName: DLQ_NAME, Attributes: { MessageRetentionPeriod: '1209600' } }));
+  const client = new SQSClient({ endpoint, region: opts.region ?? 'us-east-1', credentials: localCredentials });
+  const dlq = await client.send(new CreateQueueCommand({ QueueName: DLQ_NAME, Attributes: { ...FIFO, MessageRetentionPeriod: '1209600' } }));
   const dlqArn = (await client.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   const queue = await client.send(
     new CreateQueueCommand({
       QueueName: QUEUE_NAME,
       Attributes: {
+        ...FIFO,
         VisibilityTimeout: String(opts.visibilityTimeout ?? 30),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount ?? 5 }),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount ?? 10 }),
       },
     }),
   );
@@ -53,7 +58,7 @@ type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchRespons
  * SQSEvent, deletes what succeeded and leaves the reported failures for redelivery.
  * Emits 'batch' ({ received, failed }) after each handled batch and 'idle' when a poll is empty.
  */
-export function startPoller(opts: { client: SQSClient; queueUrl: string; queueArn?: string; handler: SqsHandler; batchSize?: number; waitSeconds?: number }) {
+export function startPoller(opts: { client: SQSClient; queueUrl: string; queueArn?: string; handler: SqsHandler; batchSize?: number; waitSeconds?: number; region?: string }) {
   const events = new EventEmitter();
   let running = true;
   const loop = async () => {
@@ -74,7 +79,7 @@ export function startPoller(opts: { client: SQSClient; queueUrl: string; queueAr
           events.emit('idle');
           continue;
         }
-        const event: SQSEvent = { Records: messages.map((m) => toRecord(m, opts.queueArn ?? `arn:aws:sqs:us-east-1:000000000000:${QUEUE_NAME}`)) };
+        const event: SQSEvent = { Records: messages.map((m) => toRecord(m, opts.queueArn ?? `arn:aws:sqs:us-east-1:000000000000:${QUEUE_NAME}`, opts.region ?? 'us-east-1')) };
         let failed = new Set(messages.map((m) => m.MessageId!));
         try {
           const res = await opts.handler(event, lambdaContext(messages[0]!.MessageId!, 'sync'));
@@ -107,7 +112,7 @@ export function startPoller(opts: { client: SQSClient; queueUrl: string; queueAr
   };
 }
 
-function toRecord(m: Message, arn: string): SQSRecord {
+function toRecord(m: Message, arn: string, region: string): SQSRecord {
   const a = m.Attributes ?? {};
   return {
     messageId: m.MessageId!,
@@ -118,6 +123,9 @@ function toRecord(m: Message, arn: string): SQSRecord {
       SentTimestamp: a.SentTimestamp ?? String(Date.now()),
       SenderId: a.SenderId ?? 'local',
       ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ...(a.MessageGroupId ? { MessageGroupId: a.MessageGroupId } : {}),
+      ...(a.MessageDeduplicationId ? { MessageDeduplicationId: a.MessageDeduplicationId } : {}),
+      ...(a.SequenceNumber ? { SequenceNumber: a.SequenceNumber } : {}),
     },
     messageAttributes: Object.fromEntries(
       Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, { dataType: v.DataType!, stringValue: v.StringValue, stringListValues: [], binaryListValues: [] }]),
@@ -125,6 +133,6 @@ function toRecord(m: Message, arn: string): SQSRecord {
     md5OfBody: m.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: arn,
-    awsRegion: process.env.AWS_REGION ?? 'us-east-1',
+    awsRegion: region,
   };
 }

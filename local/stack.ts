@@ -1,6 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { dashboardFallback } from '../dashboard/serve.js';
+import { createConnectHandler } from '../functions/handlers/connect.js';
+import { createDetailsHandler } from '../functions/handlers/details.js';
+import { createDisconnectHandler } from '../functions/handlers/disconnect.js';
+import { createSweepHandler } from '../functions/handlers/sweep.js';
+import { createSyncHandler } from '../functions/handlers/sync.js';
+import type { MetricsSink } from '../functions/lib/metrics.js';
+import { platformFrom } from '../functions/lib/platform.js';
+import { ICLOUD_CALDAV_URL, readConfig, SYNC_DEFAULTS } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { createTable } from '../shared/store/table.js';
 import { ensureTable, localCredentials, startDynalite } from './dynamo.js';
 import { startHttpApi } from './http-api.js';
 import { localJwt } from './jwt.js';
@@ -9,58 +20,95 @@ import { startLocalQueue, startPoller } from './sqs.js';
 export interface LocalStackOptions {
   port?: number;
   sqsPort?: number;
-  /** Start the poller that feeds the sync handler (default true). */
-  poll?: boolean;
-  /** Local queue visibility timeout in seconds (default 30). */
-  visibilityTimeout?: number;
   dataDir?: string;
   /** Keep DynamoDB data in the data folder (default) or in memory (tests). */
   persist?: boolean;
+  /** Start the consumers that feed the sync handler (default true). */
+  poll?: boolean;
+  /** Concurrent sync consumers, honouring message groups (default 2, like the cloud). */
+  consumers?: number;
+  /** Run the sweeper at start and every `sweepIntervalSeconds` (default: when polling). */
+  sweep?: boolean;
+  sweepIntervalSeconds?: number;
+  retryBaseSeconds?: number;
+  /** Local queue visibility timeout in seconds (default 30). */
+  visibilityTimeout?: number;
+  maxReceiveCount?: number;
   caldavServerUrl?: string;
+  caldavTimeoutMs?: number;
+  region?: string;
+  /** The fetch CalDAV requests go through (tests and the bench count or delay them). */
+  fetch?: typeof fetch;
+  /** Where the handlers' JSON log lines go (default stdout). */
+  logStream?: Writable;
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  metrics?: MetricsSink;
+  /** Jitter source for retry backoff (tests make it deterministic). */
+  random?: () => number;
 }
 
 export const TABLE_NAME = 'apple-calendar-connector';
 
 /**
- * The whole connector on one machine, no AWS account: embedded DynamoDB (dynalite), a local
- * AES-256-GCM key instead of KMS, the HTTP API with local JWT checks, calling the same
- * handlers the Lambdas run.
+ * The whole connector on one machine, no AWS account: embedded DynamoDB (dynalite), a FIFO
+ * queue (fauxqs) with its consumers, the sweeper on a timer, a local AES-256-GCM key instead
+ * of KMS, the HTTP API with local JWT checks — calling the same handler factories the
+ * Lambdas use, with this stack's own clients. Several stacks can run in one process.
  */
 export async function startLocalStack(opts: LocalStackOptions = {}) {
-  const dataDir = resolve(opts.dataDir ?? process.env.LOCAL_DATA_DIR ?? '.local');
+  const dataDir = resolve(opts.dataDir ?? '.local');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const region = opts.region ?? 'us-east-1';
   const dynamo = await startDynalite({ path: opts.persist === false ? undefined : join(dataDir, 'dynamodb') });
-  await ensureTable(dynamo.endpoint, TABLE_NAME);
-  const queue = await startLocalQueue({ port: opts.sqsPort ?? (opts.port === 0 ? 0 : 9324), visibilityTimeout: opts.visibilityTimeout });
+  await ensureTable(dynamo.endpoint, TABLE_NAME, region);
+  const maxReceiveCount = opts.maxReceiveCount ?? SYNC_DEFAULTS.maxReceiveCount;
+  const queue = await startLocalQueue({ port: opts.sqsPort ?? (opts.port === 0 ? 0 : 9324), visibilityTimeout: opts.visibilityTimeout, maxReceiveCount, region });
+  const sweepIntervalSeconds = opts.sweepIntervalSeconds ?? 60;
 
-  // The handlers read their configuration once, at import: set it first.
-  Object.assign(process.env, {
+  const config = readConfig({
     TABLE_NAME,
     DYNAMODB_ENDPOINT: dynamo.endpoint,
     CIPHER: 'local',
     LOCAL_KEY_FILE: join(dataDir, 'credentials-key'),
-    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? localCredentials.secretAccessKey,
     SQS_ENDPOINT: queue.endpoint,
     QUEUE_URL: queue.queueUrl,
     DLQ_URL: queue.dlqUrl,
-    ...(opts.caldavServerUrl ? { CALDAV_SERVER_URL: opts.caldavServerUrl } : {}),
+    CALDAV_SERVER_URL: opts.caldavServerUrl ?? ICLOUD_CALDAV_URL,
+    CALDAV_TIMEOUT_MS: String(opts.caldavTimeoutMs ?? 10_000),
+    RETRY_BASE_SECONDS: String(opts.retryBaseSeconds ?? SYNC_DEFAULTS.retryBaseSeconds),
+    SWEEP_INTERVAL_SECONDS: String(sweepIntervalSeconds),
+    MAX_RECEIVE_COUNT: String(maxReceiveCount),
+    AWS_REGION: region,
+    POWERTOOLS_SERVICE_NAME: 'apple-calendar-local',
   });
-  const [connect, details, disconnect, sync] = await Promise.all([
-    import('../functions/connect.js'),
-    import('../functions/details.js'),
-    import('../functions/disconnect.js'),
-    import('../functions/sync.js'),
-  ]);
-  const poller = opts.poll === false ? undefined : startPoller({ client: queue.client, queueUrl: queue.queueUrl, handler: sync.handler });
+  const table = createTable(TABLE_NAME, { endpoint: dynamo.endpoint, region, credentials: localCredentials });
+  const platform = platformFrom(config, {
+    table,
+    sqs: queue.client,
+    log: createLogger({ serviceName: config.POWERTOOLS_SERVICE_NAME, level: opts.logLevel, stream: opts.logStream }),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+  });
+  const handlers = {
+    connect: createConnectHandler(platform),
+    details: createDetailsHandler(platform),
+    disconnect: createDisconnectHandler(platform),
+    sync: createSyncHandler(platform, { random: opts.random }),
+    sweep: createSweepHandler(platform),
+  };
+
+  const consumers =
+    opts.poll === false
+      ? []
+      : Array.from({ length: opts.consumers ?? 2 }, () => startPoller({ client: queue.client, queueUrl: queue.queueUrl, handler: handlers.sync, region }));
+  const sweeper = opts.sweep ?? opts.poll !== false ? startSweeper(handlers.sweep, sweepIntervalSeconds * 1000) : undefined;
 
   const jwt = localJwt(dataDir);
   const route = '/integrations/apple-calendar';
   const api = await startHttpApi({
     port: opts.port ?? 3000,
     jwt,
-    routes: { [`POST ${route}`]: connect.handler, [`GET ${route}`]: details.handler, [`DELETE ${route}`]: disconnect.handler },
+    routes: { [`POST ${route}`]: handlers.connect, [`GET ${route}`]: handlers.details, [`DELETE ${route}`]: handlers.disconnect },
     // The dashboard page at `/`, and LOCAL ONLY `GET /local/token?user=<id>` (signed with the local key).
     fallback: dashboardFallback({ localToken: (userId) => jwt.sign(userId) }),
   });
@@ -68,20 +116,46 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   return {
     url: api.url,
     dataDir,
+    config,
+    table,
     dynamoEndpoint: dynamo.endpoint,
     sqsEndpoint: queue.endpoint,
     queueUrl: queue.queueUrl,
     dlqUrl: queue.dlqUrl,
     sqs: queue.client,
-    poller,
-    syncHandler: sync.handler,
+    consumers,
+    handlers,
+    syncHandler: handlers.sync,
+    /** Runs the sweeper once now (tests; the timer runs it too). */
+    sweep: handlers.sweep,
     tableName: TABLE_NAME,
     token: (userId: string) => jwt.sign(userId),
     async stop() {
       await api.stop();
-      await poller?.stop();
+      await sweeper?.stop();
+      await Promise.all(consumers.map((c) => c.stop()));
       await queue.stop();
+      table.doc.destroy();
       await dynamo.stop();
+    },
+  };
+}
+
+export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
+
+/** The sweeper at start and then every interval; one run at a time; stop waits for the current one. */
+function startSweeper(run: () => Promise<unknown>, intervalMs: number) {
+  let current: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    current = current.then(run).catch((err) => console.error(JSON.stringify({ level: 'ERROR', message: 'sweeper failed', error: (err as Error).message })));
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await current;
     },
   };
 }

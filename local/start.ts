@@ -1,7 +1,19 @@
+import { readLocalSettings } from '../shared/config.js';
 import { startLocalStack } from './stack.js';
 
 /** `npm start`: the connector on this machine. Ctrl-C stops it; data stays in $LOCAL_DATA_DIR. */
-const stack = await startLocalStack({ port: Number(process.env.PORT ?? 3000), sqsPort: Number(process.env.SQS_PORT ?? 9324) });
+const settings = readLocalSettings();
+const stack = await startLocalStack({
+  port: settings.PORT,
+  sqsPort: settings.SQS_PORT,
+  dataDir: settings.LOCAL_DATA_DIR,
+  consumers: settings.SYNC_CONSUMERS,
+  sweepIntervalSeconds: settings.SWEEP_INTERVAL_SECONDS,
+  retryBaseSeconds: settings.RETRY_BASE_SECONDS,
+  caldavServerUrl: settings.CALDAV_SERVER_URL,
+  caldavTimeoutMs: settings.CALDAV_TIMEOUT_MS,
+  region: settings.AWS_REGION,
+});
 console.log(
   JSON.stringify({
     level: 'INFO',
@@ -11,7 +23,8 @@ console.log(
     sqsEndpoint: stack.sqsEndpoint,
     queueUrl: stack.queueUrl,
     deadLetterQueueUrl: stack.dlqUrl,
-    caldavServer: process.env.CALDAV_SERVER_URL ?? 'https://caldav.icloud.com',
+    syncConsumers: stack.consumers.length,
+    caldavServer: settings.CALDAV_SERVER_URL,
     dataDir: stack.dataDir,
     token: 'npm run --silent token -- <userId>',
     sampleBooking: 'npm run booking -- <userId> [confirmed|updated|cancelled] [bookingId] [sequence]',

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { readLocalSettings } from '../shared/config.js';
 import { localJwt } from './jwt.js';
 
 /** `npm run --silent token -- <userId>` prints a token for that account on the local stack. */
@@ -7,5 +8,5 @@ if (!userId) {
   console.error('usage: npm run --silent token -- <userId>');
   process.exit(2);
 }
-const dataDir = resolve(process.env.LOCAL_DATA_DIR ?? '.local');
+const dataDir = resolve(readLocalSettings().LOCAL_DATA_DIR);
 console.log(await localJwt(dataDir).sign(userId));

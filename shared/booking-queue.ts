@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { BookingEvent } from './booking-event.js';
 
@@ -5,7 +6,12 @@ import type { BookingEvent } from './booking-event.js';
 const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 250_000;
 
-/** Sends booking events to the booking-events queue (what connect's replay hands back). */
+/**
+ * Puts booking events (back) on the FIFO booking-events queue, each in its account's message
+ * group — so whatever puts them there (a reconnect, the sweeper), the one sync writer of that
+ * account applies them. Each gets a fresh deduplication id: a re-drive must not be taken for
+ * the message it re-drives.
+ */
 export class BookingQueue {
   constructor(
     private readonly sqs: SQSClient,
@@ -15,11 +21,17 @@ export class BookingQueue {
   /** Sends every event; rejects naming how many could not be sent. */
   async send(events: BookingEvent[], source: string): Promise<void> {
     let failed = 0;
-    for (const batch of batches(events.map((e) => JSON.stringify(e)))) {
+    for (const batch of batches(events.map((e) => ({ group: e.userId, body: JSON.stringify(e) })))) {
       const out = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: batch.map((body, i) => ({ Id: String(i), MessageBody: body, MessageAttributes: { source: { DataType: 'String', StringValue: source } } })),
+          Entries: batch.map((m, i) => ({
+            Id: String(i),
+            MessageBody: m.body,
+            MessageGroupId: m.group,
+            MessageDeduplicationId: `${source}:${randomUUID()}`,
+            MessageAttributes: { source: { DataType: 'String', StringValue: source } },
+          })),
         }),
       );
       failed += out.Failed?.length ?? 0;
@@ -28,17 +40,17 @@ export class BookingQueue {
   }
 }
 
-function* batches(bodies: string[]): Generator<string[]> {
-  let batch: string[] = [];
+function* batches<T extends { body: string }>(messages: T[]): Generator<T[]> {
+  let batch: T[] = [];
   let bytes = 0;
-  for (const body of bodies) {
-    const size = Buffer.byteLength(body);
+  for (const m of messages) {
+    const size = Buffer.byteLength(m.body);
     if (batch.length === MAX_ENTRIES || (batch.length && bytes + size > MAX_BATCH_BYTES)) {
       yield batch;
       batch = [];
       bytes = 0;
     }
-    batch.push(body);
+    batch.push(m);
     bytes += size;
   }
   if (batch.length) yield batch;

@@ -1,34 +1,87 @@
 import * as z from 'zod/mini';
 
 /**
- * Everything the connector reads from its environment, validated once per process.
+ * Everything the connector reads from its environment, validated once per process. This is
+ * the only module that reads `process.env`; everything else is handed a `Config`.
  * A missing or malformed variable fails fast with its name in the message.
  */
+
+/** The CalDAV server bookings go to unless configured otherwise: iCloud. */
+export const ICLOUD_CALDAV_URL = 'https://caldav.icloud.com';
+
+/** How a booking's attendees appear in the calendar event. */
+export const ATTENDEE_MODES = ['attendees', 'description'] as const;
+export type AttendeeMode = (typeof ATTENDEE_MODES)[number];
+
+/** Sync defaults, shared by the functions, the local stack and the CDK stack. */
+export const SYNC_DEFAULTS = {
+  /** First retry backoff step (seconds); each further attempt doubles it, with jitter. */
+  retryBaseSeconds: 30,
+  /** The sweeper runs this often (the cloud's schedule) and re-drives changes older than it. */
+  sweepIntervalSeconds: 300,
+  /** Receives of one message before the queue moves it to the dead-letter queue. */
+  maxReceiveCount: 10,
+  /** Accounts synced at once within a batch. */
+  accountConcurrency: 4,
+  /** Bookings of one account written at once. */
+  bookingConcurrency: 4,
+} as const;
+
 const optionalText = z.optional(z.string().check(z.minLength(1)));
-const positiveInt = (fallback: number) => z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n > 0, 'must be a positive whole number')), fallback);
+const positiveInt = (fallback: number) =>
+  z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n > 0, 'must be a positive whole number')), fallback);
 const schema = z.object({
   TABLE_NAME: z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
-  CALDAV_SERVER_URL: z._default(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), 'https://caldav.icloud.com'),
+  CALDAV_SERVER_URL: z._default(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), ICLOUD_CALDAV_URL),
   CALDAV_TIMEOUT_MS: positiveInt(10_000),
   CIPHER: z._default(z.enum(['kms', 'local']), 'kms'),
   KMS_KEY_ID: optionalText,
   LOCAL_KEY_FILE: optionalText,
   QUEUE_URL: optionalText,
   DLQ_URL: optionalText,
-  ATTENDEE_MODE: z._default(z.enum(['attendees', 'description']), 'attendees'),
+  ATTENDEE_MODE: z._default(z.enum(ATTENDEE_MODES), 'attendees'),
   DYNAMODB_ENDPOINT: optionalText,
   SQS_ENDPOINT: optionalText,
+  AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
+  POWERTOOLS_SERVICE_NAME: z._default(z.string().check(z.minLength(1)), 'apple-calendar-connector'),
+  RETRY_BASE_SECONDS: positiveInt(SYNC_DEFAULTS.retryBaseSeconds),
+  SWEEP_INTERVAL_SECONDS: positiveInt(SYNC_DEFAULTS.sweepIntervalSeconds),
+  MAX_RECEIVE_COUNT: positiveInt(SYNC_DEFAULTS.maxReceiveCount),
 });
 
 export type Config = z.infer<typeof schema>;
 
-export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function readConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);
   }
-  // KMS_KEY_ID / LOCAL_KEY_FILE are checked where the cipher is built (functions/lib/cipher.ts):
+  // KMS_KEY_ID / LOCAL_KEY_FILE are checked where the cipher is built (functions/lib/platform.ts):
   // details and disconnect never encrypt and are deployed without KMS_KEY_ID.
+  return parsed.data;
+}
+
+/** The local stack's own settings (contract §4), from `npm start`'s environment. */
+const localSchema = z.object({
+  PORT: z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0, 'must be a port number')), 3000),
+  SQS_PORT: z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0, 'must be a port number')), 9324),
+  LOCAL_DATA_DIR: z._default(z.string().check(z.minLength(1)), '.local'),
+  SYNC_CONSUMERS: positiveInt(2),
+  SWEEP_INTERVAL_SECONDS: positiveInt(60),
+  RETRY_BASE_SECONDS: positiveInt(SYNC_DEFAULTS.retryBaseSeconds),
+  CALDAV_SERVER_URL: z._default(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), ICLOUD_CALDAV_URL),
+  CALDAV_TIMEOUT_MS: positiveInt(10_000),
+  AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
+});
+
+export type LocalSettings = z.infer<typeof localSchema>;
+
+export function readLocalSettings(env: Record<string, string | undefined> = process.env): LocalSettings {
+  const parsed = localSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
   return parsed.data;
 }

@@ -1,10 +1,10 @@
 import type { CredentialCipher } from './cipher/port.js';
 import { discoverCalendar, NoCalendarError, type Discovery } from './caldav/discovery.js';
-import { CaldavError, type DavCredentials } from './caldav/transport.js';
+import { CaldavError } from './caldav/transport.js';
 import { DomainError } from './errors.js';
 import type { Log } from './logger.js';
 import type { AttemptStore } from './store/attempts.js';
-import { toDetails, type Details } from './connection-details.js';
+import type { Details } from './connection-details.js';
 import { AppleIdConflict, type Connection, type ConnectionStore } from './store/connections.js';
 
 export interface ConnectionDeps {
@@ -15,10 +15,12 @@ export interface ConnectionDeps {
   log: Log;
   now?: () => Date;
   /**
-   * Runs after a successful connect with the verified credentials, e.g. to write booking
-   * changes held while the previous password was rejected. Its failure never fails connect.
+   * Runs after a successful connect, e.g. to put the booking changes held while the previous
+   * password was rejected back on the queue. Its failure never fails connect.
    */
-  afterConnect?: (connection: Connection, credentials: DavCredentials) => Promise<unknown>;
+  afterConnect?: (connection: Connection) => Promise<unknown>;
+  /** The details as the dashboard sees them (with the counts of changes not yet written). */
+  details: (connection: Connection) => Promise<Details>;
 }
 
 export interface ConnectInput {
@@ -77,14 +79,12 @@ export async function connect(deps: ConnectionDeps, accountId: string, input: Co
 
   if (deps.afterConnect) {
     try {
-      await deps.afterConnect(saved.connection, credentials);
+      await deps.afterConnect(saved.connection);
     } catch (err) {
-      deps.log.error('replaying held booking changes failed; they stay pending', { accountId, error: (err as Error).message });
+      deps.log.error('requeueing held booking changes failed; the sweeper will', { accountId, error: (err as Error).message });
     }
   }
-  // Replaying held changes may have recorded a sync outcome: answer with the latest state.
-  const latest = (await deps.connections.get(accountId)) ?? saved.connection;
-  return { created: saved.created, details: toDetails(latest) };
+  return { created: saved.created, details: await deps.details(saved.connection) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Log } from './logger.js';
+import { isFailed, isPending, type BookingStore } from './store/bookings.js';
 import type { Connection, ConnectionStore, LastSync } from './store/connections.js';
 
 /** What the dashboard shows of a connection (contract §1, GET). */
@@ -10,28 +10,32 @@ export type Details =
       calendar: { name: string; url: string };
       connectedAt: string;
       lastSync?: LastSync;
+      /** Booking changes not yet in the calendar (held, or waiting for a retry). */
+      pendingChanges: number;
+      /** Booking changes the calendar server refused for good. */
+      failedChanges: number;
     };
 
-export function toDetails(conn: Connection | undefined): Details {
-  if (!conn) return { status: 'not_connected' };
+export interface DetailsDeps {
+  connections: ConnectionStore;
+  bookings: BookingStore;
+}
+
+export async function getDetails(deps: DetailsDeps, accountId: string): Promise<Details> {
+  const connection = await deps.connections.get(accountId);
+  return connection ? detailsOf(deps, connection) : { status: 'not_connected' };
+}
+
+/** The details of a connection, with the counts of its booking changes not yet written. */
+export async function detailsOf(deps: Pick<DetailsDeps, 'bookings'>, conn: Connection): Promise<Details> {
+  const records = (await deps.bookings.unsettled(conn.accountId)).filter((r) => r.generation === conn.generation);
   return {
     status: conn.status,
     appleId: conn.appleId,
     calendar: { name: conn.calendarName, url: conn.calendarUrl },
     connectedAt: conn.connectedAt,
     ...(conn.lastSync ? { lastSync: conn.lastSync } : {}),
+    pendingChanges: records.filter(isPending).length,
+    failedChanges: records.filter(isFailed).length,
   };
-}
-
-export async function getDetails(deps: { connections: ConnectionStore }, accountId: string): Promise<Details> {
-  return toDetails(await deps.connections.get(accountId));
-}
-
-export async function disconnect(
-  deps: { connections: ConnectionStore; log: Log; purgeBookings?: (accountId: string) => Promise<unknown> },
-  accountId: string,
-): Promise<void> {
-  await deps.connections.delete(accountId);
-  const purged = await deps.purgeBookings?.(accountId);
-  deps.log.info('disconnected', { accountId, purgedBookingRecords: purged });
 }

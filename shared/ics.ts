@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import ical, { ICalAttendeeRole, ICalAttendeeStatus, ICalEventStatus, type ICalAttendeeScheduleAgent } from 'ical-generator';
 import type { BookingDetails } from './booking-event.js';
 
-export type AttendeeMode = 'attendees' | 'description';
+import type { AttendeeMode } from './config.js';
 
 /**
  * One event per booking: the UID and the resource name come from the account and the

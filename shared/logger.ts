@@ -1,3 +1,5 @@
+import { Console } from 'node:console';
+import type { Writable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
 
 /**
@@ -10,6 +12,17 @@ export const redactSecrets = (key: string, value: unknown): unknown => (key && S
 
 export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error' | 'appendKeys' | 'resetKeys'>;
 
-export function createLogger(serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'apple-calendar-connector'): Logger {
-  return new Logger({ serviceName, jsonReplacerFn: redactSecrets });
+export interface LoggerOptions {
+  serviceName: string;
+  /** Powertools log level (default: Powertools' own, from its environment, else INFO). */
+  level?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Where JSON lines go instead of stdout (tests and the bench read them from here). */
+  stream?: Writable;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const logger = new Logger({ serviceName: opts.serviceName, jsonReplacerFn: redactSecrets, ...(opts.level ? { logLevel: opts.level } : {}) });
+  // Powertools writes through its own Console on stdout; point that one Console elsewhere.
+  if (opts.stream) (logger as unknown as { console: Console }).console = new Console({ stdout: opts.stream, stderr: opts.stream });
+  return logger;
 }

@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DomainError, type ErrorCode } from '../../shared/errors.js';
 import type { Log } from '../../shared/logger.js';
@@ -36,29 +36,42 @@ export function accountIdOf(event: HttpEvent): string | undefined {
   return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
 }
 
+/** Request keys on every log line of the request, removed when it ends (however it ends). */
+const requestLogKeys = (log: Log): MiddlewareObj<HttpEvent, HttpResult> => ({
+  before: async ({ event }) => log.appendKeys({ route: event.routeKey, requestId: event.requestContext?.requestId }),
+  after: async () => log.resetKeys(),
+  onError: async () => log.resetKeys(),
+});
+
+/**
+ * Domain errors become the contract's error body; anything else a 500 with no detail. Only
+ * the error's name and message are logged (never the event, its body or headers).
+ */
+const domainErrors = (log: Log): MiddlewareObj<HttpEvent, HttpResult> => ({
+  onError: async (request) => {
+    const err = request.error;
+    if (err instanceof DomainError) {
+      request.response = errorResponse(err);
+      return;
+    }
+    log.error('unhandled error', { errorName: err?.name, error: err?.message });
+    request.response = json(500, { error: { code: 'internal_error', message: 'Something went wrong on our side. Try again later.' } });
+  },
+});
+
 /**
  * Thin glue for an HTTP route: the account from the token, one domain call, domain errors
- * mapped to the contract's error body. Unknown errors become a 500 with no detail; only the
- * error's name and message are logged (never the event, its body or headers).
+ * mapped to the contract's error body.
  */
 export function httpRoute(log: Log, route: (accountId: string, event: HttpEvent) => Promise<HttpResult>) {
   return middy<HttpEvent, HttpResult>()
-    .before(async (request) => {
-      log.appendKeys({ route: request.event.routeKey, requestId: request.event.requestContext?.requestId });
-    })
-    .after(async () => log.resetKeys())
+    // onError runs in reverse order: errors are mapped (and logged with the request's keys) first.
+    .use(requestLogKeys(log))
+    .use(domainErrors(log))
     .handler(async (event) => {
       const accountId = accountIdOf(event);
       // A token the authorizer accepted but without a subject is no valid token here: same answer.
       if (!accountId) return json(401, { message: 'Unauthorized' });
-      try {
-        return await route(accountId, event);
-      } catch (err) {
-        if (err instanceof DomainError) return errorResponse(err);
-        log.error('unhandled error', { errorName: (err as Error)?.name, error: (err as Error)?.message });
-        return json(500, { error: { code: 'internal_error', message: 'Something went wrong on our side. Try again later.' } });
-      } finally {
-        log.resetKeys();
-      }
+      return route(accountId, event);
     });
 }

@@ -38,12 +38,32 @@ export class CalendarObjects {
     return { etag: etagOf(res) };
   }
 
-  /** DELETE; an object that is already gone (404/410) counts as deleted. */
-  async delete(url: string, etag: string | undefined, creds: DavCredentials): Promise<void> {
+  /** DELETE; `gone` when there was nothing at the URL (404/410). */
+  async delete(url: string, etag: string | undefined, creds: DavCredentials): Promise<'deleted' | 'gone'> {
     try {
       await this.drain(deleteObject({ url, etag, headers: basicAuth(creds), fetchOptions: { redirect: 'manual' }, fetch: this.fetch }), 'DELETE');
+      return 'deleted';
     } catch (err) {
-      if (err instanceof CaldavError && err.failure === 'not_found') return;
+      if (err instanceof CaldavError && err.failure === 'not_found') return 'gone';
+      throw err;
+    }
+  }
+
+  /** Whether a collection (the calendar) still exists at this URL: PROPFIND Depth 0. */
+  async collectionExists(url: string, creds: DavCredentials): Promise<boolean> {
+    try {
+      await this.drain(
+        this.fetch(url, {
+          method: 'PROPFIND',
+          headers: { ...basicAuth(creds), depth: '0', 'content-type': 'application/xml; charset=utf-8' },
+          body: '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>',
+          redirect: 'manual',
+        }),
+        'PROPFIND',
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof CaldavError && ['not_found', 'forbidden', 'moved'].includes(err.failure)) return false;
       throw err;
     }
   }

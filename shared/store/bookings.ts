@@ -1,12 +1,18 @@
-import { BatchWriteCommand, GetCommand, paginateQuery, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { BatchWriteCommand, DeleteCommand, GetCommand, paginateQuery, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BookingDetails, BookingEvent } from '../booking-event.js';
-import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, type Table } from './table.js';
+import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, PENDING_INDEX, type Table } from './table.js';
 
 /**
  * One record per (account, booking): the desired state (the highest sequence seen, with the
  * event data or "cancelled") and what was applied to the calendar (sequence, URL, ETag).
  * Messages only move the desired state forward, with a conditional write on the sequence,
  * so duplicates and stale messages are no-ops by construction. Nothing secret is kept here.
+ *
+ * While a change is not yet in the calendar the record is in the sparse `pending` index
+ * (`pendingShard` + `dueAt`): the sweeper finds there every change whose time has passed and
+ * puts it back on the queue. A change refused for good leaves the index and carries
+ * `failedSeq`/`failure` until the booking changes again or the account reconnects.
  */
 export interface BookingRecord {
   accountId: string;
@@ -14,10 +20,21 @@ export interface BookingRecord {
   seq: number;
   desired: 'event' | 'cancelled';
   booking?: BookingDetails;
+  /** The connection (generation) the change arrived under; see Connection.generation. */
+  generation?: string;
   appliedSeq?: number;
   appliedState?: 'event' | 'deleted';
   eventUrl?: string;
   etag?: string;
+  /** Index keys, present only while the change waits to be written. */
+  pendingShard?: string;
+  /** When the sweeper should re-drive the change if it is still not written (epoch ms). */
+  dueAt?: number;
+  /** Transient failures of this change so far (drives the backoff). */
+  attempts?: number;
+  /** The sequence the calendar server refused for good, and why. */
+  failedSeq?: number;
+  failure?: string;
   updatedAt: string;
   expiresAt: number;
 }
@@ -30,23 +47,32 @@ export interface Applied {
 
 /** Booking records outlive the booking by this long, and cancellations the queue's retention. */
 const KEEP_AFTER_END_S = 30 * 24 * 3600;
+/** The pending index is spread over this many partitions (by account). */
+export const PENDING_SHARDS = 4;
 
 const key = (accountId: string, bookingId: string) => ({ pk: accountKey(accountId), sk: `${BOOKING_SK_PREFIX}${bookingId}` });
+export const pendingShard = (accountId: string) => `PENDING#${createHash('sha256').update(accountId).digest()[0]! % PENDING_SHARDS}`;
 
-export const isPending = (r: BookingRecord) => r.appliedSeq === undefined || r.appliedSeq < r.seq;
+/** Not yet in the calendar: neither written nor refused for good. */
+export const isPending = (r: BookingRecord) => (r.appliedSeq === undefined || r.appliedSeq < r.seq) && r.failedSeq !== r.seq;
+/** Refused for good at its current sequence. */
+export const isFailed = (r: BookingRecord) => r.failedSeq === r.seq && (r.appliedSeq === undefined || r.appliedSeq < r.seq);
 
 export class BookingStore {
   constructor(
     private readonly table: Table,
     private readonly now: () => number = Date.now,
+    /** A change not written within this long is re-driven by the sweeper. */
+    private readonly sweepAfterMs = 300_000,
   ) {}
 
   /**
    * Moves the desired state to this event if its sequence is newer and returns the record as
    * it now is; undefined for a stale or duplicate event (nothing changed).
    */
-  async advance(event: BookingEvent): Promise<BookingRecord | undefined> {
-    const nowS = Math.floor(this.now() / 1000);
+  async advance(event: BookingEvent, generation: string): Promise<BookingRecord | undefined> {
+    const now = this.now();
+    const nowS = Math.floor(now / 1000);
     const cancelled = event.type === 'booking.cancelled';
     const endS = cancelled ? nowS : Math.floor(Date.parse(event.booking.end) / 1000);
     const values: Record<string, unknown> = {
@@ -54,15 +80,20 @@ export class BookingStore {
       ':desired': cancelled ? 'cancelled' : 'event',
       ':accountId': event.userId,
       ':bookingId': event.booking.id,
-      ':updatedAt': new Date(this.now()).toISOString(),
+      ':generation': generation,
+      ':shard': pendingShard(event.userId),
+      ':due': now + this.sweepAfterMs,
+      ':updatedAt': new Date(now).toISOString(),
       ':expiresAt': Math.max(nowS, endS) + KEEP_AFTER_END_S,
     };
-    let update = 'SET seq = :seq, desired = :desired, accountId = :accountId, bookingId = :bookingId, updatedAt = :updatedAt, expiresAt = :expiresAt';
-    if (cancelled) update += ' REMOVE booking';
-    else {
+    let update =
+      'SET seq = :seq, desired = :desired, accountId = :accountId, bookingId = :bookingId, generation = :generation, ' +
+      'pendingShard = :shard, dueAt = :due, updatedAt = :updatedAt, expiresAt = :expiresAt';
+    if (!cancelled) {
       update += ', booking = :booking';
       values[':booking'] = event.booking;
     }
+    update += ` REMOVE attempts, failedSeq, failure${cancelled ? ', booking' : ''}`;
     try {
       const out = await this.table.doc.send(
         new UpdateCommand({
@@ -93,16 +124,58 @@ export class BookingStore {
     if (applied.etag) {
       update += ', etag = :etag';
       values[':etag'] = applied.etag;
-    } else update += ' REMOVE etag';
+    }
+    update += ` REMOVE pendingShard, dueAt, attempts, failedSeq, failure${applied.etag ? '' : ', etag'}`;
+    return this.conditional(accountId, bookingId, seq, update, values);
+  }
+
+  /** A transient failure: the change stays pending, due for the sweeper after `retryInMs`; returns the attempts so far. */
+  async markRetry(accountId: string, bookingId: string, seq: number, retryInMs: number): Promise<number | undefined> {
     try {
-      await this.table.doc.send(
+      const out = await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(accountId, bookingId),
-          UpdateExpression: update,
-          ConditionExpression: 'seq = :seq',
-          ExpressionAttributeValues: values,
+          UpdateExpression: 'SET dueAt = :due, attempts = if_not_exists(attempts, :zero) + :one',
+          ConditionExpression: 'seq = :seq AND attribute_exists(pendingShard)',
+          ExpressionAttributeValues: { ':seq': seq, ':due': this.now() + retryInMs + this.sweepAfterMs, ':zero': 0, ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
         }),
+      );
+      return Number(out.Attributes?.attempts ?? 1);
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The calendar server refused this change for good: out of the pending index, with its reason. */
+  async markFailed(accountId: string, bookingId: string, seq: number, reason: string): Promise<boolean> {
+    return this.conditional(accountId, bookingId, seq, 'SET failedSeq = :seq, failure = :reason REMOVE pendingShard, dueAt, attempts', {
+      ':seq': seq,
+      ':reason': reason,
+    });
+  }
+
+  /** Makes a refused or held change due again (after a reconnect). */
+  async reopen(record: BookingRecord): Promise<boolean> {
+    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET pendingShard = :shard, dueAt = :due REMOVE failedSeq, failure, attempts', {
+      ':seq': record.seq,
+      ':shard': pendingShard(record.accountId),
+      ':due': this.now() + this.sweepAfterMs,
+    });
+  }
+
+  /** Pushes a pending change's sweep time out (its account is held until it reconnects). */
+  async postpone(record: BookingRecord, byMs: number): Promise<boolean> {
+    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET dueAt = :due', { ':seq': record.seq, ':due': this.now() + byMs });
+  }
+
+  /** Deletes one record if it is still at this sequence (an orphan of a gone connection). */
+  async deleteIf(record: BookingRecord): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new DeleteCommand({ TableName: this.table.name, Key: key(record.accountId, record.bookingId), ConditionExpression: 'seq = :seq', ExpressionAttributeValues: { ':seq': record.seq } }),
       );
       return true;
     } catch (err) {
@@ -111,13 +184,29 @@ export class BookingStore {
     }
   }
 
-  /** The account's booking records whose desired state is not yet in the calendar. */
-  async pending(accountId: string): Promise<BookingRecord[]> {
+  /** The account's records whose desired state is not in the calendar: pending and refused ones. */
+  async unsettled(accountId: string): Promise<BookingRecord[]> {
     const out: BookingRecord[] = [];
     for await (const page of this.pages(accountId, { FilterExpression: 'attribute_not_exists(appliedSeq) OR appliedSeq < seq', ConsistentRead: true })) {
       out.push(...((page.Items ?? []) as BookingRecord[]));
     }
     return out;
+  }
+
+  /** Every pending change, across accounts, whose sweep time has come (the sparse index). */
+  async *due(now = this.now()): AsyncGenerator<BookingRecord> {
+    for (let shard = 0; shard < PENDING_SHARDS; shard++) {
+      const pages = paginateQuery(
+        { client: this.table.doc },
+        {
+          TableName: this.table.name,
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: 'pendingShard = :shard AND dueAt <= :now',
+          ExpressionAttributeValues: { ':shard': `PENDING#${shard}`, ':now': now },
+        },
+      );
+      for await (const page of pages) yield* (page.Items ?? []) as BookingRecord[];
+    }
   }
 
   /**
@@ -140,6 +229,24 @@ export class BookingStore {
       }
     }
     return deleted;
+  }
+
+  private async conditional(accountId: string, bookingId: string, seq: number, update: string, values: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: key(accountId, bookingId),
+          UpdateExpression: update,
+          ConditionExpression: 'seq = :seq',
+          ExpressionAttributeValues: { ':seq': seq, ...values },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 
   /** The account's booking records, a query page at a time. */

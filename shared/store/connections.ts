@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { accountKey, CONNECTION_SK, isConditionFailure, type Table } from './table.js';
 
@@ -19,6 +20,12 @@ export interface Connection {
   principalUrl: string;
   homeUrl: string;
   status: ConnectionStatus;
+  /**
+   * Made when an account connects and kept while it reconnects the same Apple ID; booking
+   * changes carry it, so a change recorded for an earlier connection is never written with
+   * a later one (after a disconnect and a connect of another Apple ID).
+   */
+  generation: string;
   connectedAt: string;
   updatedAt: string;
   lastSync?: LastSync;
@@ -42,7 +49,8 @@ export class ConnectionStore {
     const out = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: key(accountId), ConsistentRead: true }));
     if (!out.Item) return undefined;
     const { pk: _pk, sk: _sk, appleIdKey: _k, ...rest } = out.Item;
-    return rest as Connection;
+    // Connections saved before generations existed are their own first generation.
+    return { generation: 'g0', ...rest } as Connection;
   }
 
   /**
@@ -51,13 +59,14 @@ export class ConnectionStore {
    * two concurrent connects with different Apple IDs can't both win).
    * Returns whether the connection was created (vs. replaced).
    */
-  async save(conn: Omit<Connection, 'connectedAt' | 'lastSync'> & { connectedAt?: string }): Promise<{ created: boolean; connection: Connection }> {
+  async save(conn: Omit<Connection, 'connectedAt' | 'lastSync' | 'generation'> & { connectedAt?: string }): Promise<{ created: boolean; connection: Connection }> {
     const appleIdKey = conn.appleId.trim().toLowerCase();
     for (let attempt = 0; attempt < 3; attempt++) {
       const existing = await this.get(conn.accountId);
       if (existing && !sameAppleId(existing.appleId, conn.appleId)) throw new AppleIdConflict();
       const connection: Connection = {
         ...conn,
+        generation: existing?.generation ?? randomUUID(),
         connectedAt: existing?.connectedAt ?? conn.connectedAt ?? conn.updatedAt,
         ...(existing?.lastSync ? { lastSync: existing.lastSync } : {}),
       };

@@ -8,6 +8,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  *   sk = CONNECT_ATTEMPTS     recent rejected logins (rate limit)
  *   sk = BOOKING#<bookingId>  one booking's desired and applied state (sync)
  * `expiresAt` (epoch seconds) is the TTL attribute for records that expire.
+ * The sparse global index `pending` (pendingShard, dueAt) holds only booking changes not yet
+ * in the calendar: the sweeper's work list, never a table scan.
  * Scoping every key to the account makes "one account can't touch another's" structural.
  */
 export interface Table {
@@ -19,9 +21,13 @@ export const accountKey = (accountId: string) => `ACCOUNT#${accountId}`;
 export const CONNECTION_SK = 'CONNECTION';
 export const ATTEMPTS_SK = 'CONNECT_ATTEMPTS';
 export const BOOKING_SK_PREFIX = 'BOOKING#';
+export const PENDING_INDEX = 'pending';
 
-export function createTable(name: string, opts: { endpoint?: string; region?: string } = {}): Table {
-  const client = new DynamoDBClient({ endpoint: opts.endpoint, region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1' });
+export function createTable(
+  name: string,
+  opts: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
+): Table {
+  const client = new DynamoDBClient({ endpoint: opts.endpoint, region: opts.region ?? 'us-east-1', ...(opts.credentials ? { credentials: opts.credentials } : {}) });
   return { name, doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }) };
 }
 

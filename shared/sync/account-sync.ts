@@ -4,40 +4,46 @@ import { mapLimit } from '../concurrency.js';
 import type { Log } from '../logger.js';
 import type { BookingRecord } from '../store/bookings.js';
 import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
+import { retryDelaySeconds } from './backoff.js';
 import { reconcileBooking, type CalendarTarget, type ReconcileDeps } from './reconcile.js';
 
 export interface AccountSyncDeps extends ReconcileDeps {
   connections: ConnectionStore;
   caldav: { serverUrl: string; timeoutMs: number; fetch?: typeof fetch };
   log: Log;
+  /** First retry backoff step, in seconds. */
+  retryBaseSeconds: number;
   /** Bookings of one account written at once. */
   concurrency?: number;
   now?: () => Date;
+  random?: () => number;
 }
 
-/** What happened to one booking's pending change (`deferred`: not started, out of time). */
+/** What happened to one booking's pending change. */
 export type BookingOutcome =
   | { result: 'ok' }
-  | { result: 'held'; error: 'credentials_rejected' }
-  | { result: 'retry'; retryAfterSeconds?: number; error: string }
-  | { result: 'failed'; error: string };
+  /** The credentials are rejected: the change waits for a reconnect. `rejected`: a 401 came now. */
+  | { result: 'held'; error: 'credentials_rejected'; rejected: boolean }
+  /** Try again in `retryAfterSeconds` (backoff, never sooner than the server asked). */
+  | { result: 'retry'; retryAfterSeconds: number; error: string }
+  /** Refused for good: recorded on the booking, not retried until it changes or the account reconnects. */
+  | { result: 'failed'; error: 'event_rejected' | 'calendar_not_found' };
 
 /**
  * Writes the pending changes of some of an account's bookings to its calendar with the given
- * credentials. A rejected password stops the account at once (no more requests with it): the
- * connection turns `error` and the changes stay pending until the account reconnects.
- * Records the account's `lastSync` once, for the latest final outcome.
+ * credentials. A rejected password stops the account at once (no more requests with it), and
+ * so does throttling (429/503: the account's other bookings wait instead of hammering). Every
+ * outcome is recorded on its booking record; the account's `lastSync` once, for the latest
+ * final outcome.
  */
 export async function syncAccountBookings(
   deps: AccountSyncDeps,
   connection: Connection,
   credentials: DavCredentials,
-  due: Array<{ bookingId: string; record?: BookingRecord }>,
-  /** No booking is started at or after this time (ms since epoch); those left get `retry`/`deferred`. */
-  opts: { startBy?: number } = {},
+  due: Array<{ bookingId: string; record: BookingRecord }>,
 ): Promise<Map<string, BookingOutcome>> {
   const outcomes = new Map<string, BookingOutcome>();
-  let rejected = false;
+  let stopped: { rejected: true } | { throttled: CaldavError } | undefined;
   const target: CalendarTarget = {
     accountId: connection.accountId,
     calendarUrl: connection.calendarUrl,
@@ -45,34 +51,39 @@ export async function syncAccountBookings(
     rediscover: () => rediscover(deps, connection, credentials),
   };
 
-  const syncOne = async ({ bookingId, record }: { bookingId: string; record?: BookingRecord }) => {
-    if (rejected) return outcomes.set(bookingId, { result: 'held', error: 'credentials_rejected' });
-    if (opts.startBy !== undefined && (deps.now?.() ?? new Date()).getTime() >= opts.startBy) return outcomes.set(bookingId, { result: 'retry', error: 'deferred' });
-    try {
-      await reconcileBooking(deps, target, bookingId, record);
-      outcomes.set(bookingId, { result: 'ok' });
-    } catch (err) {
-      const outcome = classify(err);
-      if (outcome.result === 'held') rejected = true;
-      outcomes.set(bookingId, outcome);
-      deps.log[outcome.result === 'retry' ? 'warn' : 'error']('booking sync did not complete', {
-        accountId: connection.accountId,
-        bookingId,
-        outcome: outcome.result,
-        error: outcome.error,
-        status: err instanceof CaldavError ? err.status : undefined,
-      });
+  const syncOne = async ({ bookingId, record }: { bookingId: string; record: BookingRecord }) => {
+    let outcome: BookingOutcome;
+    if (stopped && 'rejected' in stopped) outcome = { result: 'held', error: 'credentials_rejected', rejected: false };
+    else if (stopped) outcome = await retryLater(deps, record, stopped.throttled);
+    else {
+      try {
+        await reconcileBooking(deps, target, bookingId, record);
+        outcome = { result: 'ok' };
+      } catch (err) {
+        outcome = await settleFailure(deps, record, err);
+        if (outcome.result === 'held') stopped = { rejected: true };
+        else if (outcome.result === 'retry' && isThrottle(err)) stopped = { throttled: err as CaldavError };
+        deps.log[outcome.result === 'retry' ? 'warn' : 'error']('booking sync did not complete', {
+          accountId: connection.accountId,
+          bookingId,
+          outcome: outcome.result,
+          error: outcome.error,
+          status: err instanceof CaldavError ? err.status : undefined,
+          ...(outcome.result === 'retry' ? { retryInSeconds: outcome.retryAfterSeconds } : {}),
+        });
+      }
     }
+    outcomes.set(bookingId, outcome);
   };
-  // The first booking goes alone: if the password was revoked meanwhile, only one request is
-  // rejected (repeated rejected logins can get an Apple ID locked). The rest run concurrently.
+  // The first booking goes alone: if the password was revoked or the account is throttled,
+  // only one request learns it (repeated rejected logins can get an Apple ID locked).
   const [first, ...rest] = due;
   if (first !== undefined) await syncOne(first);
   await mapLimit(rest, deps.concurrency ?? 4, syncOne);
 
   const at = (deps.now?.() ?? new Date()).toISOString();
   const finals = [...outcomes.values()].filter((o) => o.result !== 'retry');
-  if (rejected) {
+  if (stopped && 'rejected' in stopped) {
     await deps.connections.recordSync(connection.accountId, { at, outcome: 'failed', error: 'credentials_rejected' }, 'error', connection.ciphertext);
   } else if (finals.length) {
     const failed = finals.find((o): o is Extract<BookingOutcome, { result: 'failed' }> => o.result === 'failed');
@@ -82,20 +93,39 @@ export async function syncAccountBookings(
   return outcomes;
 }
 
-function classify(err: unknown): Exclude<BookingOutcome, { result: 'ok' }> {
-  if (err instanceof NoCalendarError) return { result: 'failed', error: 'calendar_not_found' };
-  if (!(err instanceof CaldavError)) return { result: 'retry', error: 'internal_error' };
+const isThrottle = (err: unknown) => err instanceof CaldavError && (err.status === 429 || err.status === 503);
+
+async function settleFailure(deps: AccountSyncDeps, record: BookingRecord, err: unknown): Promise<Exclude<BookingOutcome, { result: 'ok' }>> {
+  const failure = classify(err);
+  if (failure === 'held') return { result: 'held', error: 'credentials_rejected', rejected: true };
+  if (failure === 'retry') return retryLater(deps, record, err);
+  await deps.bookings.markFailed(record.accountId, record.bookingId, record.seq, failure);
+  return { result: 'failed', error: failure };
+}
+
+/** Records the attempt on the booking (so backoff keeps growing across re-drives) and says when to try again. */
+async function retryLater(deps: AccountSyncDeps, record: BookingRecord, err: unknown): Promise<Extract<BookingOutcome, { result: 'retry' }>> {
+  const retryAfterSeconds = err instanceof CaldavError ? err.retryAfterSeconds : undefined;
+  const attempt = (record.attempts ?? 0) + 1;
+  const delay = retryDelaySeconds({ attempt, baseSeconds: deps.retryBaseSeconds, retryAfterSeconds, random: deps.random });
+  await deps.bookings.markRetry(record.accountId, record.bookingId, record.seq, delay * 1000);
+  return { result: 'retry', retryAfterSeconds: delay, error: err instanceof CaldavError ? 'calendar_unavailable' : 'internal_error' };
+}
+
+function classify(err: unknown): 'held' | 'retry' | 'event_rejected' | 'calendar_not_found' {
+  if (err instanceof NoCalendarError) return 'calendar_not_found';
+  if (!(err instanceof CaldavError)) return 'retry';
   switch (err.failure) {
     case 'unauthorized':
-      return { result: 'held', error: 'credentials_rejected' };
+      return 'held';
     case 'transient':
-      return { result: 'retry', retryAfterSeconds: err.retryAfterSeconds, error: 'calendar_unavailable' };
+      return 'retry';
     case 'forbidden':
     case 'not_found':
     case 'moved':
-      return { result: 'failed', error: 'calendar_not_found' };
+      return 'calendar_not_found';
     default:
-      return { result: 'failed', error: 'calendar_rejected_event' };
+      return 'event_rejected';
   }
 }
 

@@ -1,6 +1,7 @@
 import type { CalendarObjects, PutResult } from '../caldav/objects.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
-import { bookingObjectId, bookingToIcs, type AttendeeMode } from '../ics.js';
+import type { AttendeeMode } from '../config.js';
+import { bookingObjectId, bookingToIcs } from '../ics.js';
 import { isPending, type Applied, type BookingRecord, type BookingStore } from '../store/bookings.js';
 
 export interface ReconcileDeps {
@@ -21,9 +22,13 @@ export interface CalendarTarget {
 /**
  * Brings the calendar to a booking's desired state and records what was applied. In steady
  * state that is one request: PUT (create with If-None-Match, update with If-Match) or DELETE.
- * A 412 re-reads the object once; a stale calendar URL triggers one re-discovery. If the
- * desired state moved on meanwhile, it goes round again. Returns false when nothing was due.
- * `current`, when given, is the record as the caller just read or wrote it (saves a read).
+ * A 412 re-reads the object once (a second 412 is a conflict of the moment: retried later);
+ * a stale calendar URL triggers one re-discovery. If the desired state moved on meanwhile, it
+ * goes round again. Returns false when nothing was due. `current`, when given, is the record
+ * as the caller just read or wrote it (saves a read).
+ *
+ * Only ever one reconcile of an account runs at a time (the queue's message group is the
+ * account), so no other writer can slip between the read and the write of a booking here.
  */
 export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarget, bookingId: string, current?: BookingRecord): Promise<boolean> {
   let rediscovered = false;
@@ -46,7 +51,9 @@ export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarg
 }
 
 /** A write to the stored calendar URL that says the calendar is no longer there. */
-const isStaleCalendar = (err: unknown) => err instanceof CaldavError && ['moved', 'not_found', 'forbidden'].includes(err.failure);
+const isStaleCalendar = (err: unknown) => err instanceof StaleCalendar || (err instanceof CaldavError && ['moved', 'not_found', 'forbidden'].includes(err.failure));
+
+class StaleCalendar extends Error {}
 
 export const objectUrl = (calendarUrl: string, filename: string) => new URL(filename, calendarUrl.endsWith('/') ? calendarUrl : `${calendarUrl}/`).href;
 
@@ -57,13 +64,17 @@ async function apply(deps: ReconcileDeps, target: CalendarTarget, record: Bookin
   const known = record.appliedState === 'event' && record.eventUrl === url;
 
   if (record.desired === 'cancelled') {
+    let outcome: 'deleted' | 'gone';
     try {
-      await deps.objects.delete(url, known ? record.etag : undefined, creds);
+      outcome = await deps.objects.delete(url, known ? record.etag : undefined, creds);
     } catch (err) {
       if (!isPrecondition(err)) throw err;
       const etag = await deps.objects.currentEtag(url, creds);
-      if (etag !== undefined) await deps.objects.delete(url, etag || undefined, creds);
+      outcome = etag === undefined ? 'gone' : await deps.objects.delete(url, etag || undefined, creds).catch(conflictOfTheMoment);
     }
+    // Nothing at our URL: fine if the calendar is there (never written, or already deleted);
+    // if the calendar itself is gone, the stored URL is stale and the event lives elsewhere.
+    if (outcome === 'gone' && !(await deps.objects.collectionExists(target.calendarUrl, creds))) throw new StaleCalendar('calendar not found');
     return { state: 'deleted', url };
   }
 
@@ -77,9 +88,16 @@ async function apply(deps: ReconcileDeps, target: CalendarTarget, record: Bookin
     // last write (edited in Calendar): re-read its ETag once and write over it.
     if (!isPrecondition(err)) throw err;
     const etag = await deps.objects.currentEtag(url, creds);
-    result = etag === undefined ? await deps.objects.create(url, ics, creds) : await deps.objects.update(url, ics, etag || undefined, creds);
+    const write = etag === undefined ? deps.objects.create(url, ics, creds) : deps.objects.update(url, ics, etag || undefined, creds);
+    result = await write.catch(conflictOfTheMoment);
   }
   return { state: 'event', url, etag: result.etag };
 }
 
 const isPrecondition = (err: unknown) => err instanceof CaldavError && err.failure === 'precondition_failed';
+
+/** A second 412 right after re-reading: someone else is changing the object now. Try again later. */
+function conflictOfTheMoment(err: unknown): never {
+  if (isPrecondition(err)) throw new CaldavError('transient', 'the event changed again while it was written', (err as CaldavError).status);
+  throw err;
+}

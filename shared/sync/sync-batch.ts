@@ -1,7 +1,8 @@
 import { parseBookingEvent, type BookingEvent } from '../booking-event.js';
 import { mapLimit } from '../concurrency.js';
 import { isPending, type BookingRecord, type BookingStore } from '../store/bookings.js';
-import { syncAccountBookings, type AccountSyncDeps } from './account-sync.js';
+import type { Connection } from '../store/connections.js';
+import { syncAccountBookings, type AccountSyncDeps, type BookingOutcome } from './account-sync.js';
 import type { PasswordCache } from './password-cache.js';
 
 export interface QueueMessage {
@@ -9,11 +10,17 @@ export interface QueueMessage {
   body: string;
 }
 
+/**
+ * What became of one message. `retry` carries the delay before it should come back and
+ * whether its change is recorded (then the sweeper would re-drive it even if the message
+ * were dropped); `held` whether a 401 was seen just now (vs. the connection already `error`).
+ */
 export type MessageResult =
-  | { id: string; result: 'ok' | 'skipped' | 'held' }
+  | { id: string; result: 'ok' | 'skipped' }
+  | { id: string; result: 'held'; rejected: boolean }
   | { id: string; result: 'failed'; error: string }
   | { id: string; result: 'invalid'; reason: string }
-  | { id: string; result: 'retry'; retryAfterSeconds?: number; error: string };
+  | { id: string; result: 'retry'; retryAfterSeconds?: number; error: string; recorded: boolean };
 
 export interface BatchDeps extends AccountSyncDeps {
   bookings: BookingStore;
@@ -32,8 +39,9 @@ interface Pending {
 /**
  * Makes the calendars match a batch of booking events. Each valid message moves its
  * booking's desired state forward (stale and duplicate ones change nothing); then each
- * touched booking is reconciled once. Different bookings run concurrently, changes of the
- * same booking never do. Every message gets a result; nothing in the batch blocks the rest.
+ * touched booking is reconciled once. Different accounts run concurrently; within an account
+ * different bookings do, changes of the same booking never. Every message gets a result;
+ * nothing in the batch blocks the rest.
  */
 export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Promise<MessageResult[]> {
   const results = new Map<string, MessageResult>();
@@ -51,40 +59,76 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
   }
 
   await mapLimit([...accounts], deps.accountConcurrency ?? 4, async ([accountId, byBooking]) => {
+    const setResult = (pending: Pending[], r: WithoutId<MessageResult>) => pending.forEach((p) => results.set(p.id, { ...r, id: p.id } as MessageResult));
     const all = [...byBooking.values()].flat();
-    const settle = (pending: Pending[], r: WithoutId<MessageResult>) => pending.forEach((p) => results.set(p.id, { ...r, id: p.id } as MessageResult));
+    let recorded = false;
     try {
-      const connection = await deps.connections.get(accountId);
-      if (!connection) {
-        deps.log.info('no Apple Calendar connected: booking events skipped', { accountId, messages: all.length });
-        return settle(all, { result: 'skipped' });
-      }
-      // Move each booking's desired state forward; what is not pending afterwards (duplicates,
-      // stale messages, changes already written) needs nothing more: no decrypt, no request.
-      const due: Array<{ bookingId: string; record: BookingRecord }> = [];
-      await mapLimit([...byBooking], deps.concurrency ?? 4, async ([bookingId, pending]) => {
-        let record: BookingRecord | undefined;
-        for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) record = (await deps.bookings.advance(p.event)) ?? record;
-        record ??= await deps.bookings.get(accountId, bookingId);
-        if (record && isPending(record)) due.push({ bookingId, record });
-        else settle(pending, { result: 'skipped' });
-      });
-      if (!due.length) return;
-      if (connection.status === 'error') {
-        deps.log.info('credentials rejected earlier: booking changes held until reconnect', { accountId, bookings: due.length });
-        return due.forEach((d) => settle(byBooking.get(d.bookingId)!, { result: 'held' }));
-      }
-      const password = await deps.passwords.get(accountId, connection.ciphertext);
-      const outcomes = await syncAccountBookings(deps, connection, { username: connection.appleId, password }, due);
-      for (const [bookingId, outcome] of outcomes) {
-        if (outcome.result === 'held') deps.passwords.forget(accountId);
-        settle(byBooking.get(bookingId)!, outcome);
-      }
+      const outcome = await syncAccount(deps, accountId, byBooking, () => (recorded = true));
+      if (outcome === 'not_connected') return setResult(all, { result: 'skipped' });
+      for (const [bookingId, result] of outcome) setResult(byBooking.get(bookingId)!, toMessageResult(result));
     } catch (err) {
       deps.log.warn('account sync failed: messages will be retried', { accountId, errorName: (err as Error).name, error: (err as Error).message });
-      settle(all, { result: 'retry', error: 'internal_error' });
+      for (const pending of byBooking.values()) if (!pending.every((p) => results.has(p.id))) setResult(pending, { result: 'retry', error: 'internal_error', recorded });
     }
   });
 
-  return messages.map((m) => results.get(m.id) ?? { id: m.id, result: 'retry', error: 'internal_error' });
+  return messages.map((m) => results.get(m.id) ?? { id: m.id, result: 'retry', error: 'internal_error', recorded: false });
+}
+
+type AccountOutcome = 'not_connected' | Map<string, BookingOutcome | { result: 'skipped' }>;
+
+async function syncAccount(deps: BatchDeps, accountId: string, byBooking: Map<string, Pending[]>, onRecorded: () => void): Promise<AccountOutcome> {
+  let connection = await deps.connections.get(accountId);
+  if (!connection) {
+    deps.log.info('no Apple Calendar connected: booking events skipped', { accountId, messages: [...byBooking.values()].flat().length });
+    return 'not_connected';
+  }
+  const outcomes = new Map<string, BookingOutcome | { result: 'skipped' }>();
+  // Record what each message asks for before any calendar request; what is not pending
+  // afterwards (duplicates, stale messages, changes already written) needs nothing more.
+  const due: Array<{ bookingId: string; record: BookingRecord }> = [];
+  const generation = connection.generation;
+  await mapLimit([...byBooking], deps.concurrency ?? 4, async ([bookingId, pending]) => {
+    let record: BookingRecord | undefined;
+    for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) record = (await deps.bookings.advance(p.event, generation)) ?? record;
+    record ??= await deps.bookings.get(accountId, bookingId);
+    if (record && isPending(record)) due.push({ bookingId, record });
+    else outcomes.set(bookingId, { result: 'skipped' });
+  });
+  onRecorded();
+  if (!due.length) return outcomes;
+
+  // The connection as it is now, not as it was before the changes were recorded: a reconnect
+  // in between requeues the held changes only if it saw them recorded, so look again.
+  if (connection.status === 'error') connection = await deps.connections.get(accountId);
+  if (!connection || connection.generation !== generation) return 'not_connected';
+  if (connection.status === 'error') {
+    deps.log.info('credentials rejected earlier: booking changes held until reconnect', { accountId, bookings: due.length });
+    for (const d of due) outcomes.set(d.bookingId, { result: 'held', error: 'credentials_rejected', rejected: false });
+    return outcomes;
+  }
+
+  let written = await syncWith(deps, connection, due);
+  if ([...written.values()].some((o) => o.result === 'held' && o.rejected)) {
+    // Rejected: if the account reconnected with a new password meanwhile, that one is current.
+    deps.passwords.forget(accountId);
+    const latest = await deps.connections.get(accountId);
+    if (latest && latest.generation === generation && latest.status === 'active' && latest.ciphertext !== connection.ciphertext) {
+      const held = due.filter((d) => written.get(d.bookingId)?.result === 'held');
+      deps.log.info('credentials replaced while syncing: trying again with the current ones', { accountId, bookings: held.length });
+      written = new Map([...written, ...(await syncWith(deps, latest, held))]);
+    }
+  }
+  for (const [bookingId, outcome] of written) outcomes.set(bookingId, outcome);
+  return outcomes;
+}
+
+async function syncWith(deps: BatchDeps, connection: Connection, due: Array<{ bookingId: string; record: BookingRecord }>) {
+  const password = await deps.passwords.get(connection.accountId, connection.ciphertext);
+  return syncAccountBookings(deps, connection, { username: connection.appleId, password }, due);
+}
+
+function toMessageResult(outcome: BookingOutcome | { result: 'skipped' }): WithoutId<MessageResult> {
+  if (outcome.result === 'retry') return { ...outcome, recorded: true };
+  return outcome;
 }

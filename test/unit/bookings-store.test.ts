@@ -1,18 +1,20 @@
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBookingEvent, type BookingEvent } from '../../shared/booking-event.js';
-import { BookingStore, isPending } from '../../shared/store/bookings.js';
+import { BookingStore, isFailed, isPending } from '../../shared/store/bookings.js';
 import { accountKey, CONNECTION_SK, type Table } from '../../shared/store/table.js';
 import { bookingEvent } from '../helpers/bookings.js';
 import { startTable } from '../helpers/dynamo.js';
 
+const SWEEP_AFTER = 60_000;
+let clock = Date.parse('2026-11-24T10:00:00Z');
 let db: Awaited<ReturnType<typeof startTable>>;
 let table: Table;
 let store: BookingStore;
 beforeAll(async () => {
   db = await startTable();
   table = db.table;
-  store = new BookingStore(table, () => Date.parse('2026-11-24T10:00:00Z'));
+  store = new BookingStore(table, () => clock, SWEEP_AFTER);
 });
 afterAll(async () => {
   await db?.stop();
@@ -29,26 +31,26 @@ function event(...args: Parameters<typeof bookingEvent>): BookingEvent {
 describe('BookingStore.advance', () => {
   it('moves forward on a newer sequence and returns the record as it now is', async () => {
     const a = account();
-    const first = await store.advance(event('confirmed', a, 'b1', 1));
+    const first = await store.advance(event('confirmed', a, 'b1', 1), 'g1');
     expect(first).toMatchObject({ accountId: a, bookingId: 'b1', seq: 1, desired: 'event', booking: { title: 'Consultation b1 v1' } });
     expect(isPending(first!)).toBe(true);
-    const cancelled = await store.advance(event('cancelled', a, 'b1', 2));
+    const cancelled = await store.advance(event('cancelled', a, 'b1', 2), 'g1');
     expect(cancelled).toMatchObject({ seq: 2, desired: 'cancelled' });
     expect(cancelled!.booking).toBeUndefined(); // a cancellation keeps no event data
   });
 
   it('returns undefined for a duplicate or a stale event and changes nothing', async () => {
     const a = account();
-    await store.advance(event('updated', a, 'b1', 5, { title: 'Newest' }));
-    expect(await store.advance(event('updated', a, 'b1', 5, { title: 'Same sequence, other data' }))).toBeUndefined();
-    expect(await store.advance(event('confirmed', a, 'b1', 3, { title: 'Older' }))).toBeUndefined();
-    expect(await store.advance(event('cancelled', a, 'b1', 4))).toBeUndefined();
+    await store.advance(event('updated', a, 'b1', 5, { title: 'Newest' }), 'g1');
+    expect(await store.advance(event('updated', a, 'b1', 5, { title: 'Same sequence, other data' }), 'g1')).toBeUndefined();
+    expect(await store.advance(event('confirmed', a, 'b1', 3, { title: 'Older' }), 'g1')).toBeUndefined();
+    expect(await store.advance(event('cancelled', a, 'b1', 4), 'g1')).toBeUndefined();
     expect(await store.get(a, 'b1')).toMatchObject({ seq: 5, desired: 'event', booking: { title: 'Newest' } });
   });
 
   it('keeps a record 30 days past the booking end', async () => {
     const a = account();
-    const r = await store.advance(event('confirmed', a, 'b1', 1, { start: '2026-12-01T10:00:00Z', end: '2026-12-01T11:00:00Z' }));
+    const r = await store.advance(event('confirmed', a, 'b1', 1, { start: '2026-12-01T10:00:00Z', end: '2026-12-01T11:00:00Z' }), 'g1');
     expect(r!.expiresAt).toBe(Date.parse('2026-12-01T11:00:00Z') / 1000 + 30 * 24 * 3600);
   });
 });
@@ -56,18 +58,18 @@ describe('BookingStore.advance', () => {
 describe('BookingStore.markApplied', () => {
   it('is conditional on the sequence: a newer desired state stays pending', async () => {
     const a = account();
-    await store.advance(event('confirmed', a, 'b1', 1));
+    await store.advance(event('confirmed', a, 'b1', 1), 'g1');
     expect(await store.markApplied(a, 'b1', 1, { state: 'event', url: 'https://cal.example/b1.ics', etag: '"e1"' })).toBe(true);
-    expect(await store.pending(a)).toEqual([]);
+    expect(await store.unsettled(a)).toEqual([]);
 
-    await store.advance(event('updated', a, 'b1', 2)); // arrives while seq 1 was being written
+    await store.advance(event('updated', a, 'b1', 2), 'g1'); // arrives while seq 1 was being written
     expect(await store.markApplied(a, 'b1', 1, { state: 'event', url: 'https://cal.example/b1.ics', etag: '"e1b"' })).toBe(false);
     const record = await store.get(a, 'b1');
     expect(record).toMatchObject({ seq: 2, appliedSeq: 1, etag: '"e1"' });
-    expect((await store.pending(a)).map((r) => r.bookingId)).toEqual(['b1']);
+    expect((await store.unsettled(a)).map((r) => r.bookingId)).toEqual(['b1']);
 
     // Applying a deletion without an ETag drops the old one.
-    await store.advance(event('cancelled', a, 'b1', 3));
+    await store.advance(event('cancelled', a, 'b1', 3), 'g1');
     expect(await store.markApplied(a, 'b1', 3, { state: 'deleted', url: 'https://cal.example/b1.ics' })).toBe(true);
     const deleted = await store.get(a, 'b1');
     expect(deleted).toMatchObject({ seq: 3, appliedSeq: 3, appliedState: 'deleted' });
@@ -86,15 +88,15 @@ describe('BookingStore.deleteAll', () => {
     const a = account();
     const other = account();
     const COUNT = 80; // several BatchWrites (25 each) and, at 16 kB each, more than one 1 MB query page
-    for (let i = 0; i < COUNT; i++) await store.advance(event('confirmed', a, `b${i}`, 1, { description: 'x'.repeat(16_000) }));
-    await store.advance(event('confirmed', other, 'b0', 1));
+    for (let i = 0; i < COUNT; i++) await store.advance(event('confirmed', a, `b${i}`, 1, { description: 'x'.repeat(16_000) }), 'g1');
+    await store.advance(event('confirmed', other, 'b0', 1), 'g1');
     await table.doc.send(new PutCommand({ TableName: table.name, Item: { pk: accountKey(a), sk: CONNECTION_SK, appleId: 'kay@icloud.com' } }));
 
     const firstPage = await table.doc.send(new QueryCommand({ TableName: table.name, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': accountKey(a) } }));
     expect(firstPage.LastEvaluatedKey).toBeDefined(); // the records really span query pages
 
     expect(await store.deleteAll(a)).toBe(COUNT);
-    expect(await store.pending(a)).toEqual([]);
+    expect(await store.unsettled(a)).toEqual([]);
     for (const id of ['b0', 'b29', `b${COUNT - 1}`]) expect(await store.get(a, id)).toBeUndefined();
     // The other account's booking and this account's connection record are untouched.
     expect(await store.get(other, 'b0')).toMatchObject({ seq: 1 });
@@ -102,5 +104,69 @@ describe('BookingStore.deleteAll', () => {
     expect(connection.Item).toMatchObject({ appleId: 'kay@icloud.com' });
 
     expect(await store.deleteAll(a)).toBe(0); // idempotent
+  });
+});
+
+describe('the pending index (the sweeper\'s work list)', () => {
+  const dueIds = async (at: number, accountId: string) => {
+    const out: string[] = [];
+    for await (const r of store.due(at)) if (r.accountId === accountId) out.push(`${r.bookingId}@${r.seq}`);
+    return out.sort();
+  };
+
+  it('holds a change from advance until it is written, due one sweep interval later', async () => {
+    const a = account();
+    await store.advance(event('confirmed', a, 'b1', 0), 'g1');
+    expect(await dueIds(clock + SWEEP_AFTER - 1, a)).toEqual([]);
+    expect(await dueIds(clock + SWEEP_AFTER, a)).toEqual(['b1@0']);
+    expect(await store.markApplied(a, 'b1', 0, { state: 'event', url: 'https://cal.example/b1.ics' })).toBe(true);
+    expect(await dueIds(clock + 10 * SWEEP_AFTER, a)).toEqual([]);
+    // A newer change puts it back.
+    await store.advance(event('updated', a, 'b1', 1), 'g1');
+    expect(await dueIds(clock + SWEEP_AFTER, a)).toEqual(['b1@1']);
+  });
+
+  it('a retry counts attempts and moves the due time past its backoff', async () => {
+    const a = account();
+    await store.advance(event('confirmed', a, 'b1', 0), 'g1');
+    expect(await store.markRetry(a, 'b1', 0, 120_000)).toBe(1);
+    expect(await store.markRetry(a, 'b1', 0, 120_000)).toBe(2);
+    expect(await dueIds(clock + SWEEP_AFTER, a)).toEqual([]);
+    expect(await dueIds(clock + 120_000 + SWEEP_AFTER, a)).toEqual(['b1@0']);
+    expect(await store.markRetry(a, 'b1', 7, 1000)).toBeUndefined(); // not that sequence: nothing
+    // A new sequence starts counting again.
+    expect(await store.advance(event('updated', a, 'b1', 1), 'g1')).not.toHaveProperty('attempts');
+  });
+
+  it('a refusal leaves the index with its reason, until the booking changes or is reopened', async () => {
+    const a = account();
+    const r0 = (await store.advance(event('confirmed', a, 'b1', 0), 'g1'))!;
+    expect(await store.markFailed(a, 'b1', 0, 'event_rejected')).toBe(true);
+    const failed = (await store.get(a, 'b1'))!;
+    expect(failed).toMatchObject({ failedSeq: 0, failure: 'event_rejected' });
+    expect(isFailed(failed)).toBe(true);
+    expect(isPending(failed)).toBe(false);
+    expect(await dueIds(clock + 10 * SWEEP_AFTER, a)).toEqual([]);
+    expect((await store.unsettled(a)).map((r) => r.bookingId)).toEqual(['b1']);
+
+    expect(await store.reopen(r0)).toBe(true);
+    const reopened = (await store.get(a, 'b1'))!;
+    expect(isPending(reopened)).toBe(true);
+    expect(await dueIds(clock + SWEEP_AFTER, a)).toEqual(['b1@0']);
+
+    await store.markFailed(a, 'b1', 0, 'event_rejected');
+    const changed = (await store.advance(event('updated', a, 'b1', 1), 'g1'))!;
+    expect(isPending(changed)).toBe(true);
+    expect(changed.failedSeq).toBeUndefined();
+  });
+
+  it('deleteIf removes a record only at the sequence it was seen with', async () => {
+    const a = account();
+    const r0 = (await store.advance(event('confirmed', a, 'b1', 0), 'g1'))!;
+    await store.advance(event('updated', a, 'b1', 1), 'g1');
+    expect(await store.deleteIf(r0)).toBe(false);
+    expect(await store.get(a, 'b1')).toMatchObject({ seq: 1 });
+    expect(await store.deleteIf({ ...r0, seq: 1 })).toBe(true);
+    expect(await store.get(a, 'b1')).toBeUndefined();
   });
 });

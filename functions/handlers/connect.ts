@@ -1,0 +1,33 @@
+import { BookingQueue } from '../../shared/booking-queue.js';
+import { connect, type ConnectionDeps } from '../../shared/connect.js';
+import { parseConnectRequest } from '../../shared/connect-request.js';
+import { detailsOf } from '../../shared/connection-details.js';
+import { AttemptStore } from '../../shared/store/attempts.js';
+import { BookingStore } from '../../shared/store/bookings.js';
+import { ConnectionStore } from '../../shared/store/connections.js';
+import { requeueUnsettled } from '../../shared/sync/requeue.js';
+import { httpRoute, json } from '../lib/http.js';
+import type { Platform } from '../lib/platform.js';
+
+/** POST /integrations/apple-calendar */
+export function createConnectHandler(p: Platform) {
+  const { config, log } = p;
+  const bookings = new BookingStore(p.table, () => p.now().getTime(), config.SWEEP_INTERVAL_SECONDS * 1000);
+  const queue = config.QUEUE_URL ? new BookingQueue(p.sqs, config.QUEUE_URL) : undefined;
+  const deps: ConnectionDeps = {
+    connections: new ConnectionStore(p.table),
+    attempts: new AttemptStore(p.table),
+    cipher: p.cipher(),
+    caldav: { serverUrl: config.CALDAV_SERVER_URL, timeoutMs: config.CALDAV_TIMEOUT_MS, fetch: p.fetch },
+    log,
+    now: p.now,
+    // Held changes go back on the queue, to the account's one sync writer.
+    afterConnect: (connection) => (queue ? requeueUnsettled({ bookings, queue, log }, connection) : Promise.resolve(0)),
+    details: (connection) => detailsOf({ bookings }, connection),
+  };
+  return httpRoute(log, async (accountId, event) => {
+    const input = parseConnectRequest(event.body, event.isBase64Encoded);
+    const { created, details } = await connect(deps, accountId, input);
+    return json(created ? 201 : 200, details);
+  });
+}

@@ -1,0 +1,14 @@
+import { disconnect } from '../../shared/disconnect.js';
+import { BookingStore } from '../../shared/store/bookings.js';
+import { ConnectionStore } from '../../shared/store/connections.js';
+import { httpRoute } from '../lib/http.js';
+import type { Platform } from '../lib/platform.js';
+
+/** DELETE /integrations/apple-calendar */
+export function createDisconnectHandler(p: Platform) {
+  const deps = { connections: new ConnectionStore(p.table), bookings: new BookingStore(p.table), log: p.log };
+  return httpRoute(p.log, async (accountId) => {
+    await disconnect(deps, accountId);
+    return { statusCode: 204 };
+  });
+}

@@ -1,0 +1,96 @@
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { CalendarObjects } from '../../shared/caldav/objects.js';
+import { SYNC_DEFAULTS } from '../../shared/config.js';
+import { BookingStore } from '../../shared/store/bookings.js';
+import { ConnectionStore } from '../../shared/store/connections.js';
+import { retryDelaySeconds } from '../../shared/sync/backoff.js';
+import { PasswordCache } from '../../shared/sync/password-cache.js';
+import { syncBatch, type BatchDeps, type MessageResult } from '../../shared/sync/sync-batch.js';
+import { syncMetrics } from '../lib/metrics.js';
+import type { Platform } from '../lib/platform.js';
+
+/**
+ * SQS consumer of the FIFO booking-events queue (ReportBatchItemFailures): booking events
+ * become calendar events. Invalid messages go to the dead-letter queue with their reason; a
+ * change to retry comes back after its backoff (ChangeMessageVisibility) — unless it is about
+ * to run out of receives, then it is acknowledged and left to the sweeper (it is recorded), so
+ * the dead-letter queue only ever holds messages that can never be valid.
+ */
+export function createSyncHandler(p: Platform, opts: { random?: () => number } = {}) {
+  const { config, log } = p;
+  const caldav = { serverUrl: config.CALDAV_SERVER_URL, timeoutMs: config.CALDAV_TIMEOUT_MS, fetch: p.fetch };
+  const deps: BatchDeps = {
+    connections: new ConnectionStore(p.table),
+    bookings: new BookingStore(p.table, () => p.now().getTime(), config.SWEEP_INTERVAL_SECONDS * 1000),
+    objects: new CalendarObjects(caldav),
+    passwords: new PasswordCache(p.cipher()),
+    attendeeMode: config.ATTENDEE_MODE,
+    caldav,
+    log,
+    retryBaseSeconds: config.RETRY_BASE_SECONDS,
+    concurrency: SYNC_DEFAULTS.bookingConcurrency,
+    accountConcurrency: SYNC_DEFAULTS.accountConcurrency,
+    now: p.now,
+    random: opts.random,
+  };
+
+  /** Returns whether the message must come back (a batch item failure); counts hand-overs. */
+  async function settle(result: MessageResult, record: SQSRecord, handedOver: { count: number }): Promise<boolean> {
+    if (result.result === 'invalid') {
+      log.error('invalid booking event sent to the dead-letter queue', { messageId: result.id, reason: result.reason });
+      return !(await toDeadLetterQueue(record, result.reason));
+    }
+    if (result.result !== 'retry') return false;
+    const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    if (result.recorded && receives >= config.MAX_RECEIVE_COUNT - 1) {
+      handedOver.count += 1;
+      log.warn('change still not written after many receives: left to the sweeper', { messageId: record.messageId, receives });
+      return false;
+    }
+    const seconds = result.retryAfterSeconds ?? retryDelaySeconds({ attempt: receives, baseSeconds: config.RETRY_BASE_SECONDS, random: opts.random });
+    await delayRedelivery(record, seconds);
+    return true;
+  }
+
+  /** Invalid messages go straight to the DLQ with their reason; without one, redrive takes them. */
+  async function toDeadLetterQueue(record: SQSRecord, reason: string): Promise<boolean> {
+    if (!config.DLQ_URL) return false;
+    try {
+      await p.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: config.DLQ_URL,
+          MessageBody: record.body,
+          MessageGroupId: record.attributes?.MessageGroupId || 'invalid',
+          MessageDeduplicationId: record.messageId,
+          MessageAttributes: {
+            rejectedReason: { DataType: 'String', StringValue: reason.slice(0, 1000) },
+            sourceMessageId: { DataType: 'String', StringValue: record.messageId },
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      log.error('could not send to the dead-letter queue; redrive will', { messageId: record.messageId, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  async function delayRedelivery(record: SQSRecord, seconds: number): Promise<void> {
+    if (!config.QUEUE_URL) return;
+    try {
+      await p.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: config.QUEUE_URL, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }));
+    } catch (err) {
+      log.warn('could not delay redelivery; the queue visibility timeout applies', { messageId: record.messageId, error: (err as Error).message });
+    }
+  }
+
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const records = new Map(event.Records.map((r) => [r.messageId, r]));
+    const results = await syncBatch(deps, event.Records.map((r) => ({ id: r.messageId, body: r.body })));
+    const handedOver = { count: 0 };
+    const failed = await Promise.all(results.map((r) => settle(r, records.get(r.id)!, handedOver)));
+    p.metrics.publish(config.POWERTOOLS_SERVICE_NAME, syncMetrics(results, handedOver.count));
+    return { batchItemFailures: results.filter((_, i) => failed[i]).map((r) => ({ itemIdentifier: r.id })) };
+  };
+}

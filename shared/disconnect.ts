@@ -1,0 +1,19 @@
+import type { Log } from './logger.js';
+import type { BookingStore } from './store/bookings.js';
+import type { ConnectionStore } from './store/connections.js';
+
+export interface DisconnectDeps {
+  connections: ConnectionStore;
+  bookings: BookingStore;
+  log: Log;
+}
+
+/**
+ * Deletes the stored credentials (the item, not a flag), then the account's booking records:
+ * held changes go with the credentials. Events already written stay in the calendar.
+ */
+export async function disconnect(deps: DisconnectDeps, accountId: string): Promise<void> {
+  await deps.connections.delete(accountId);
+  const purged = await deps.bookings.deleteAll(accountId);
+  deps.log.info('disconnected', { accountId, purgedBookingRecords: purged });
+}
