@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { Log } from '../shared/logger.js';
 import type { LocalJwt } from './jwt.js';
 
 type HttpHandler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -14,7 +15,13 @@ export interface HttpApiOptions {
   routes: Record<string, HttpHandler>;
   /** Requests no route matched (the dashboard's static files). Return false for a 404. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
+  log?: Pick<Log, 'error'>;
 }
+
+/** For local plumbing without a logger of its own: one JSON line on stderr. */
+export const consoleLog: Pick<Log, 'error'> = {
+  error: (message: string, attributes?: object) => console.error(JSON.stringify({ level: 'ERROR', message, ...attributes })),
+} as Pick<Log, 'error'>;
 
 /** API Gateway's payload limit. */
 const MAX_PAYLOAD = 10 * 1024 * 1024;
@@ -27,7 +34,7 @@ const MAX_PAYLOAD = 10 * 1024 * 1024;
 export async function startHttpApi(opts: HttpApiOptions) {
   const server = createServer((req, res) => {
     serve(opts, req, res).catch((err) => {
-      console.error(JSON.stringify({ level: 'ERROR', message: 'local http api failed', error: (err as Error).message }));
+      (opts.log ?? consoleLog).error('local http api failed', { error: (err as Error).message });
       if (!res.headersSent) send(res, 500, { message: 'Internal Server Error' });
       else res.end();
     });

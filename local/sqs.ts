@@ -10,7 +10,8 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { startFauxqs } from 'fauxqs';
 import { localCredentials } from './dynamo.js';
-import { lambdaContext } from './http-api.js';
+import type { Log } from '../shared/logger.js';
+import { consoleLog, lambdaContext } from './http-api.js';
 
 export const QUEUE_NAME = 'booking-events.fifo';
 export const DLQ_NAME = 'booking-events-dlq.fifo';
@@ -58,7 +59,8 @@ type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchRespons
  * SQSEvent, deletes what succeeded and leaves the reported failures for redelivery.
  * Emits 'batch' ({ received, failed }) after each handled batch and 'idle' when a poll is empty.
  */
-export function startPoller(opts: { client: SQSClient; queueUrl: string; queueArn?: string; handler: SqsHandler; batchSize?: number; waitSeconds?: number; region?: string }) {
+export function startPoller(opts: { client: SQSClient; queueUrl: string; queueArn?: string; handler: SqsHandler; batchSize?: number; waitSeconds?: number; region?: string; log?: Pick<Log, 'error'> }) {
+  const log = opts.log ?? consoleLog;
   const events = new EventEmitter();
   let running = true;
   const loop = async () => {
@@ -85,7 +87,7 @@ export function startPoller(opts: { client: SQSClient; queueUrl: string; queueAr
           const res = await opts.handler(event, lambdaContext(messages[0]!.MessageId!, 'sync'));
           failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
         } catch (err) {
-          console.error(JSON.stringify({ level: 'ERROR', message: 'sync handler threw: whole batch retried', error: (err as Error).message }));
+          log.error('sync handler threw: whole batch retried', { error: (err as Error).message });
         }
         const done = messages.filter((m) => !failed.has(m.MessageId!));
         if (done.length) {
@@ -101,7 +103,7 @@ export function startPoller(opts: { client: SQSClient; queueUrl: string; queueAr
       }
     }
   };
-  events.on('error', (err) => console.error(JSON.stringify({ level: 'ERROR', message: 'local poller error', error: (err as Error).message })));
+  events.on('error', (err) => log.error('local poller error', { error: (err as Error).message }));
   const done = loop();
   return {
     events,

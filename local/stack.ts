@@ -10,7 +10,7 @@ import { createSyncHandler } from '../functions/handlers/sync.js';
 import type { MetricsSink } from '../functions/lib/metrics.js';
 import { platformFrom } from '../functions/lib/platform.js';
 import { ICLOUD_CALDAV_URL, readConfig, SYNC_DEFAULTS } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, type Log } from '../shared/logger.js';
 import { createTable } from '../shared/store/table.js';
 import { ensureTable, localCredentials, startDynalite } from './dynamo.js';
 import { startHttpApi } from './http-api.js';
@@ -100,8 +100,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   const consumers =
     opts.poll === false
       ? []
-      : Array.from({ length: opts.consumers ?? 2 }, () => startPoller({ client: queue.client, queueUrl: queue.queueUrl, handler: handlers.sync, region }));
-  const sweeper = opts.sweep ?? opts.poll !== false ? startSweeper(handlers.sweep, sweepIntervalSeconds * 1000) : undefined;
+      : Array.from({ length: opts.consumers ?? 2 }, () => startPoller({ client: queue.client, queueUrl: queue.queueUrl, handler: handlers.sync, region, log: platform.log }));
+  const sweeper = opts.sweep ?? opts.poll !== false ? startSweeper(handlers.sweep, sweepIntervalSeconds * 1000, platform.log) : undefined;
 
   const jwt = localJwt(dataDir);
   const route = '/integrations/apple-calendar';
@@ -111,6 +111,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     routes: { [`POST ${route}`]: handlers.connect, [`GET ${route}`]: handlers.details, [`DELETE ${route}`]: handlers.disconnect },
     // The dashboard page at `/`, and LOCAL ONLY `GET /local/token?user=<id>` (signed with the local key).
     fallback: dashboardFallback({ localToken: (userId) => jwt.sign(userId) }),
+    log: platform.log,
   });
 
   return {
@@ -144,10 +145,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
 export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
 
 /** The sweeper at start and then every interval; one run at a time; stop waits for the current one. */
-function startSweeper(run: () => Promise<unknown>, intervalMs: number) {
+function startSweeper(run: () => Promise<unknown>, intervalMs: number, log: Pick<Log, 'error'>) {
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
-    current = current.then(run).catch((err) => console.error(JSON.stringify({ level: 'ERROR', message: 'sweeper failed', error: (err as Error).message })));
+    current = current.then(run).catch((err) => log.error('sweeper failed', { error: (err as Error).message }));
   };
   tick();
   const timer = setInterval(tick, intervalMs);

@@ -220,7 +220,7 @@ describe('dashboard page', () => {
     // Revoke the password on the server, then a booking arrives: the connection needs attention.
     const calendarPath = new URL((await api('GET', account)).body.calendar.url).pathname;
     await radicale.setPassword(ANN, 'revoked-password');
-    await stack.syncHandler(sqsEvent([bookingEvent('confirmed', account, 'bk_e2e', 0, { title: 'Held while revoked' })]), {} as never);
+    await stack.syncHandler(sqsEvent([bookingEvent('confirmed', account, 'bk_e2e', 0, { title: 'Held while revoked' })]));
     await page.reload();
     await page.locator('#status-badge').waitFor({ state: 'visible' });
     expect(await state(page)).toMatchObject({

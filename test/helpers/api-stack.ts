@@ -1,8 +1,7 @@
 /**
  * The credentials API as the dashboard sees it: the local stack (dynalite, local cipher,
  * local JWT checks, the real handlers) on a free port, in front of a real Radicale reached
- * through a counting proxy. Handlers read their configuration once, at import: one stack
- * per test file (vitest runs each file in its own module graph).
+ * through a counting proxy. Its logs go to memory (`output`), not to the test report.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { startLocalStack } from '../../local/stack.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
 import { startRadicale, type CalendarSpec, type RadicaleServer } from '../support/radicale.js';
 import { tableClient } from './dynamo.js';
+import { memoryOutput } from './log.js';
 
 export const ROUTE = '/integrations/apple-calendar';
 
@@ -44,8 +44,17 @@ export async function startApiStack(opts: { users: Record<string, string>; calen
   const radicale: RadicaleServer = await startRadicale({ users: opts.users, calendars: opts.calendars });
   const caldav: Proxy = await startProxy({ target: radicale.url });
   const dataDir = await mkdtemp(join(tmpdir(), 'api-stack-'));
-  process.env.CALDAV_TIMEOUT_MS = String(opts.caldavTimeoutMs ?? 5_000);
-  const stack = await startLocalStack({ port: 0, persist: false, poll: false, dataDir, caldavServerUrl: caldav.url });
+  const output = memoryOutput();
+  const stack = await startLocalStack({
+    port: 0,
+    persist: false,
+    poll: false,
+    dataDir,
+    caldavServerUrl: caldav.url,
+    caldavTimeoutMs: opts.caldavTimeoutMs ?? 5_000,
+    logStream: output.stream,
+    metrics: output.metrics,
+  });
   const table = tableClient(stack.dynamoEndpoint, stack.tableName);
   const cipher = localCipher(loadOrCreateKey(join(dataDir, 'credentials-key')));
   const jwtKey = Buffer.from((await readFile(join(dataDir, 'jwt-signing-key'), 'utf8')).trim(), 'base64');
@@ -78,6 +87,8 @@ export async function startApiStack(opts: { users: Record<string, string>; calen
 
   return {
     stack,
+    /** Everything the handlers logged (JSON lines), for "no secret in any log" checks. */
+    output,
     radicale,
     /** Counts and can fail requests to the CalDAV server (CALDAV_SERVER_URL points at it). */
     caldav,
@@ -127,47 +138,3 @@ export async function startApiStack(opts: { users: Record<string, string>; calen
 }
 
 export type ApiStack = Awaited<ReturnType<typeof startApiStack>>;
-
-/**
- * Collects everything written to stdout/stderr (the Powertools logger writes JSON lines to
- * stdout) and to console, until restore(). With `echo` it is also passed through.
- */
-export function captureOutput(opts: { echo?: boolean } = {}) {
-  const chunks: string[] = [];
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
-  const originals = methods.map((m) => console[m]);
-  const grab =
-    (original: typeof process.stdout.write, stream: NodeJS.WriteStream) =>
-    (chunk: unknown, ...rest: unknown[]) => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-      if (opts.echo) return (original as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
-      const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-      done?.();
-      return true;
-    };
-  process.stdout.write = grab(out, process.stdout) as typeof process.stdout.write;
-  process.stderr.write = grab(err, process.stderr) as typeof process.stderr.write;
-  methods.forEach((m, i) => {
-    console[m] = (...args: unknown[]) => {
-      chunks.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ') + '\n');
-      if (opts.echo) (originals[i] as (...a: unknown[]) => void)(...args);
-    };
-  });
-  return {
-    text: () => chunks.join(''),
-    /** JSON log lines written so far. */
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-    restore() {
-      process.stdout.write = out;
-      process.stderr.write = err;
-      methods.forEach((m, i) => ((console as any)[m] = originals[i]));
-    },
-  };
-}

@@ -7,7 +7,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { accountKey } from '../../shared/store/table.js';
-import { captureOutput, startApiStack, type ApiStack } from '../helpers/api-stack.js';
+import { startApiStack, type ApiStack } from '../helpers/api-stack.js';
 
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
 const WRONG = 'zzzz-yyyy-xxxx-wwww';
@@ -19,13 +19,12 @@ const TODO_ONLY = 'todo@icloud.com';
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 let api: ApiStack;
-let output: ReturnType<typeof captureOutput>;
+let output: ApiStack['output'];
 let n = 0;
 const account = (label: string) => `${label}-${++n}`;
 const homeUrl = (appleId: string) => `${api.caldav.url}/${encodeURIComponent(appleId)}/home/`;
 
 beforeAll(async () => {
-  output = captureOutput(); // keep the handlers' JSON logs out of the test report
   api = await startApiStack({
     users: { [ANN]: PASSWORD, [BOB]: BOB_PASSWORD, [ROT]: 'rota-rota-rota-rota', [TODO_ONLY]: PASSWORD },
     calendars: {
@@ -36,10 +35,10 @@ beforeAll(async () => {
       [TODO_ONLY]: [{ slug: 'reminders', displayName: 'Reminders', components: ['VTODO'] }],
     },
   });
+  output = api.output; // the handlers' JSON logs, kept out of the test report
 });
 
 afterAll(async () => {
-  output?.restore();
   await api?.stop();
 });
 

@@ -7,7 +7,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountKey, CONNECTION_SK } from '../../shared/store/table.js';
-import { captureOutput, startApiStack, type ApiResponse, type ApiStack } from '../helpers/api-stack.js';
+import { startApiStack, type ApiResponse, type ApiStack } from '../helpers/api-stack.js';
 
 const ANN = 'ann@icloud.com';
 const ANN_PASSWORD = 'qmzr-vhkt-plwc-ndxa'; // distinctive: any leak is unambiguous
@@ -24,7 +24,7 @@ const secretForms = (password: string, appleId: string) => {
 };
 
 let api: ApiStack;
-let output: ReturnType<typeof captureOutput>;
+let output: ApiStack['output'];
 /** Every response the API gave in this file (status, headers, body). */
 const seen: ApiResponse[] = [];
 
@@ -44,12 +44,11 @@ const connectAs = (as: string, appleId: string, appSpecificPassword: string, ext
   call('POST', { as, body: { ...extra, appleId, appSpecificPassword } });
 
 beforeAll(async () => {
-  output = captureOutput();
   api = await startApiStack({ users: { [ANN]: ANN_PASSWORD, [BOB]: BOB_PASSWORD } });
+  output = api.output; // the handlers' JSON logs, kept out of the test report
 });
 
 afterAll(async () => {
-  output?.restore();
   await api?.stop();
 });
 

@@ -13,6 +13,8 @@ import { connect, type ConnectionDeps } from '../../shared/connect.js';
 import { DomainError } from '../../shared/errors.js';
 import { AttemptStore } from '../../shared/store/attempts.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
+import { BookingStore } from '../../shared/store/bookings.js';
+import { detailsOf } from '../../shared/connection-details.js';
 import { accountKey, ATTEMPTS_SK, type Table } from '../../shared/store/table.js';
 import { startTable } from '../helpers/dynamo.js';
 import { recordingLog } from '../helpers/log.js';
@@ -75,6 +77,7 @@ function deps(serverUrl: string, timeoutMs = 5_000) {
     cipher: localCipher(randomBytes(32)),
     caldav: { serverUrl, timeoutMs },
     log,
+    details: (connection) => detailsOf({ bookings: new BookingStore(table) }, connection),
   };
   return { deps: d, log };
 }

@@ -112,7 +112,7 @@ it(`randomized streams with duplicates, shuffling and faults converge to the mod
     const batch = queue.splice(0, 10);
     const event = sqsEvent(batch);
     deliveries++;
-    const res = (await stack.syncHandler(event, {} as never)) as { batchItemFailures: Array<{ itemIdentifier: string }> };
+    const res = (await stack.syncHandler(event)) as { batchItemFailures: Array<{ itemIdentifier: string }> };
     const failed = new Set(res.batchItemFailures.map((f) => f.itemIdentifier));
     event.Records.forEach((r, i) => {
       if (!failed.has(r.messageId)) return;

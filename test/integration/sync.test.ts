@@ -13,7 +13,6 @@ import { parseBookingEvent, type BookingEvent } from '../../shared/booking-event
 import { CalendarObjects } from '../../shared/caldav/objects.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
-import { replayHeld } from '../../shared/sync/replay.js';
 
 function parseBody(body: unknown): BookingEvent {
   const parsed = parseBookingEvent(JSON.stringify(body));
@@ -51,12 +50,12 @@ afterAll(async () => {
 });
 
 /** Receives (and deletes) everything on the booking-events queue. */
-async function drainQueue() {
+async function drainQueue(queueUrl = stack.queueUrl) {
   const out = [];
   for (;;) {
-    const res = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+    const res = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
     if (!res.Messages?.length) return out;
-    for (const m of res.Messages) await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: stack.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    for (const m of res.Messages) await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
     out.push(...res.Messages);
   }
 }
@@ -160,17 +159,21 @@ describe('booking sync on Radicale', () => {
     expect(titles.filter((t) => ['first', 'second', 'third'].includes(t))).toEqual(['third']);
   });
 
-  it('429 and 503 are retried (batch item failure), none lost, the rest of the batch goes on', async () => {
+  it('429 and 503 pause the account (one request learns it), none lost, all written once after', async () => {
     let n = 0;
     proxy.setFault((req) => (req.method === 'PUT' && n++ < 2 ? { status: n === 1 ? 429 : 503, headers: { 'Retry-After': '120' } } : undefined));
     const first = bookingEvent('confirmed', 'acct-1', 'bk_busy1', 0);
     const second = bookingEvent('confirmed', 'acct-1', 'bk_busy2', 0);
     const third = bookingEvent('confirmed', 'acct-1', 'bk_busy3', 0);
-    const event = sqsEvent([first, second, third]);
-    const res = (await stack.syncHandler(event, {} as never)) as { batchItemFailures: Array<{ itemIdentifier: string }> };
-    expect(res.batchItemFailures).toHaveLength(2);
+    for (const status of [429, 503]) {
+      proxy.reset();
+      const res = await sync([first, second, third]);
+      expect(res.batchItemFailures).toHaveLength(3); // all retried ...
+      expect(proxy.requests.map((r) => `${r.method} ${r.status}`)).toEqual([`PUT ${status}`]); // ... after one request
+    }
     const details = await api('GET', 'acct-1');
     expect(details.body.status).toBe('active');
+    expect(details.body.pendingChanges).toBeGreaterThanOrEqual(3);
     // Redelivery of the failed ones succeeds.
     const again = await sync([first, second, third]);
     expect(again.batchItemFailures).toEqual([]);
@@ -224,39 +227,38 @@ describe('booking sync on Radicale', () => {
     expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_held3', 0)])).batchItemFailures).toEqual([]);
     expect(proxy.requests).toEqual([]);
 
+    expect((await api('GET', 'acct-1')).body.pendingChanges).toBe(3);
+    proxy.reset();
     const reconnect = await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: NEW_PASSWORD });
     expect(reconnect.status).toBe(200);
-    expect(reconnect.body.status).toBe('active');
-    expect(reconnect.body.lastSync).toMatchObject({ outcome: 'ok' });
+    expect(reconnect.body).toMatchObject({ status: 'active', pendingChanges: 3 });
+    // Connect writes nothing itself: the held changes go to the account's one writer, the queue.
+    expect(proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'DELETE')).toEqual([]);
+    const requeued = await drainQueue();
+    expect(requeued.map((m) => [m.Attributes?.MessageGroupId, m.MessageAttributes?.source?.StringValue])).toEqual(Array(3).fill(['acct-1', 'reconnect']));
+    expect((await sync(requeued.map((m) => JSON.parse(m.Body!)))).batchItemFailures).toEqual([]);
+    expect((await api('GET', 'acct-1')).body).toMatchObject({ pendingChanges: 0, lastSync: { outcome: 'ok' } });
     const texts = [...(await calendar(NEW_PASSWORD)).values()];
     for (const id of ['bk_held1', 'bk_held2', 'bk_held3']) expect(texts.filter((t) => t.includes(`${id} v0`))).toHaveLength(1);
     await radicale.setPassword(USER, PASSWORD);
     expect((await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD })).status).toBe(200);
   });
 
-  it('reconnect: a held change that hits a transient failure goes back on the queue, then is written once', async () => {
+  it('reconnect puts each held booking back once, as its latest event, and the worker writes it', async () => {
     await radicale.setPassword(USER, NEW_PASSWORD);
     await sync([bookingEvent('confirmed', 'acct-1', 'bk_requeue1', 0), bookingEvent('confirmed', 'acct-1', 'bk_requeue2', 3, { title: 'Second take v3' })]);
     await sync([bookingEvent('cancelled', 'acct-1', 'bk_requeue1', 1)]); // the held change of bk_requeue1 is now a cancellation
     expect((await api('GET', 'acct-1')).body.status).toBe('error');
     expect(await drainQueue()).toEqual([]);
 
-    // During the reconnect's replay, iCloud answers 503 to the first write (of bk_requeue2).
-    let failed = false;
-    proxy.setFault((req) => (req.method === 'PUT' && !failed ? ((failed = true), { status: 503, headers: { 'Retry-After': '30' } }) : undefined));
     const reconnect = await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: NEW_PASSWORD });
     expect(reconnect.status).toBe(200);
-    expect(reconnect.body.status).toBe('active');
-    expect(failed).toBe(true);
-    expect([...(await calendar(NEW_PASSWORD)).values()].some((t) => t.includes('bk_requeue'))).toBe(false);
-
-    // What was left is on the queue as the booking's latest event, marked as a replay.
     const requeued = await drainQueue();
-    expect(requeued.map((m) => [JSON.parse(m.Body!), m.MessageAttributes?.source?.StringValue])).toEqual([
-      [expect.objectContaining({ type: 'booking.updated', userId: 'acct-1', booking: expect.objectContaining({ id: 'bk_requeue2', sequence: 3, title: 'Second take v3' }) }), 'connect-replay'],
+    expect(requeued.map((m) => JSON.parse(m.Body!)).sort((a, b) => a.booking.id.localeCompare(b.booking.id))).toEqual([
+      expect.objectContaining({ type: 'booking.cancelled', userId: 'acct-1', booking: { id: 'bk_requeue1', sequence: 1 } }),
+      expect.objectContaining({ type: 'booking.updated', userId: 'acct-1', booking: expect.objectContaining({ id: 'bk_requeue2', sequence: 3, title: 'Second take v3' }) }),
     ]);
-    // The worker writes it like any change (it is a duplicate of the held sequence, still pending).
-    proxy.setFault(undefined);
+    // The worker writes them like any change (duplicates of the held sequences, still pending).
     expect((await sync(requeued.map((m) => JSON.parse(m.Body!)))).batchItemFailures).toEqual([]);
     const texts = [...(await calendar(NEW_PASSWORD)).values()];
     expect(texts.filter((t) => t.includes('Second take v3'))).toHaveLength(1);
@@ -268,39 +270,6 @@ describe('booking sync on Radicale', () => {
 
     await radicale.setPassword(USER, PASSWORD);
     expect((await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD })).status).toBe(200);
-  });
-
-  it('replay stops starting writes when its time budget is spent and requeues the rest', async () => {
-    const table = tableClient(stack.dynamoEndpoint, stack.tableName);
-    let t = Date.parse('2026-11-25T10:00:00Z');
-    // Each look at the clock is 600 ms later: the first write starts within the 1 s budget, the rest would not.
-    const now = () => new Date((t += 600));
-    const bookings = new BookingStore(table);
-    for (const id of ['bk_budget1', 'bk_budget2', 'bk_budget3']) await bookings.advance(parseBody(bookingEvent('confirmed', 'acct-1', id, 0)));
-    const requeued: BookingEvent[] = [];
-    const log = recordingLog();
-    const deps = {
-      connections: new ConnectionStore(table),
-      bookings,
-      objects: new CalendarObjects({ timeoutMs: 5000 }),
-      attendeeMode: 'attendees' as const,
-      caldav: { serverUrl: proxy.url, timeoutMs: 5000 },
-      log,
-      now,
-      requeue: async (events: BookingEvent[]) => void requeued.push(...events),
-    };
-    const connection = (await deps.connections.get('acct-1'))!;
-    proxy.reset();
-    const result = await replayHeld(deps, connection, { username: USER, password: PASSWORD }, 1000);
-    expect(result).toEqual({ pending: 3, replayed: 1, requeued: 2 });
-    expect(proxy.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['PUT 201']);
-    expect(requeued.map((e) => e.booking.id).sort()).toEqual(['bk_budget2', 'bk_budget3']);
-    expect(log.text()).not.toContain(PASSWORD);
-    // The requeued events are what the worker needs to finish the job.
-    expect((await sync(requeued)).batchItemFailures).toEqual([]);
-    const texts = [...(await calendar()).values()];
-    for (const id of ['bk_budget1', 'bk_budget2', 'bk_budget3']) expect(texts.filter((x) => x.includes(`${id} v0`))).toHaveLength(1);
-    table.doc.destroy();
   });
 
   it('disconnect drops held changes with the credentials', async () => {
@@ -317,10 +286,8 @@ describe('booking sync on Radicale', () => {
 
   it('a stale calendar URL is re-discovered once, then written', async () => {
     const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
-    const { createTable } = await import('../../shared/store/table.js');
-    const table = createTable(stack.tableName, { endpoint: stack.dynamoEndpoint });
-    await table.doc.send(
-      new UpdateCommand({ TableName: table.name, Key: { pk: 'ACCOUNT#acct-1', sk: 'CONNECTION' }, UpdateExpression: 'SET calendarUrl = :u', ExpressionAttributeValues: { ':u': `${proxy.url}/${encodeURIComponent(USER)}/moved-away/` } }),
+    await stack.table.doc.send(
+      new UpdateCommand({ TableName: stack.tableName, Key: { pk: 'ACCOUNT#acct-1', sk: 'CONNECTION' }, UpdateExpression: 'SET calendarUrl = :u', ExpressionAttributeValues: { ':u': `${proxy.url}/${encodeURIComponent(USER)}/moved-away/` } }),
     );
     proxy.reset();
     expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_moved', 0)])).batchItemFailures).toEqual([]);
@@ -338,14 +305,16 @@ describe('through the queue', () => {
       proxy.setFault((req) => (req.method === 'PUT' && refused++ === 0 ? { status: 503, headers: { 'Retry-After': '1' } } : undefined));
       const batches = on(poller.events, 'batch');
       const sentAt = Date.now();
-      await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageBody: JSON.stringify(bookingEvent('confirmed', 'acct-1', 'bk_later', 0)) }));
+      await stack.sqs.send(
+        new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageGroupId: 'acct-1', MessageBody: JSON.stringify(bookingEvent('confirmed', 'acct-1', 'bk_later', 0)) }),
+      );
       const seen: Array<{ failed: number; at: number }> = [];
       for await (const [batch] of batches) {
         seen.push({ failed: batch.failed, at: Date.now() - sentAt });
         if (batch.failed === 0) break;
       }
       expect(seen.map((b) => b.failed)).toEqual([1, 0]);
-      // Redelivered after Retry-After (1 s), not after the queue's 30 s visibility timeout.
+      // Redelivered after the backoff (never sooner than Retry-After: 1 s), not after the queue's 30 s visibility timeout.
       expect(seen[1]!.at).toBeGreaterThanOrEqual(900);
       expect(seen[1]!.at).toBeLessThan(15_000);
       expect([...(await calendar()).values()].filter((t) => t.includes('bk_later v0'))).toHaveLength(1);
@@ -364,17 +333,17 @@ describe('through the queue', () => {
         JSON.stringify(bookingEvent('confirmed', 'acct-1', 'bk_q2', 0)),
       ];
       const batches = on(poller.events, 'batch');
-      for (const MessageBody of bodies) await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageBody }));
+      for (const MessageBody of bodies) await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageGroupId: 'acct-1', MessageBody }));
       let handled = 0;
       for await (const [batch] of batches) {
         expect(batch.failed).toBe(0);
         if ((handled += batch.received) >= bodies.length) break;
       }
       expect([...(await calendar()).values()].filter((t) => t.includes('bk_q2 v0'))).toHaveLength(1);
-      const dead = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
-      expect(dead.Messages?.map((m) => m.Body).sort()).toEqual(bodies.slice(0, 3).sort());
-      expect(dead.Messages?.every((m) => m.MessageAttributes?.rejectedReason?.StringValue)).toBe(true);
-      expect(dead.Messages?.find((m) => m.Body === bodies[2])?.MessageAttributes?.rejectedReason?.StringValue).toMatch(/end/);
+      const dead = { Messages: await drainQueue(stack.dlqUrl) };
+      expect(dead.Messages.map((m) => m.Body).sort()).toEqual(bodies.slice(0, 3).sort());
+      expect(dead.Messages.every((m) => m.MessageAttributes?.rejectedReason?.StringValue)).toBe(true);
+      expect(dead.Messages.find((m) => m.Body === bodies[2])?.MessageAttributes?.rejectedReason?.StringValue).toMatch(/end/);
     } finally {
       await poller.stop();
     }

@@ -1,10 +1,10 @@
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localCredentials } from '../../local/dynamo.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBookingEvent, type BookingEvent } from '../../shared/booking-event.js';
 import { BookingQueue } from '../../shared/booking-queue.js';
 import type { BookingRecord } from '../../shared/store/bookings.js';
-import { latestEvent } from '../../shared/sync/replay.js';
+import { latestEvent } from '../../shared/sync/requeue.js';
 import { startLocalQueue } from '../../local/sqs.js';
 import { bookingEvent } from '../helpers/bookings.js';
 
@@ -25,9 +25,11 @@ function parsed(body: unknown): BookingEvent {
 async function receiveAll() {
   const out = [];
   for (;;) {
-    const res = await queue.client.send(new ReceiveMessageCommand({ QueueUrl: queue.queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], VisibilityTimeout: 300 }));
+    const res = await queue.client.send(new ReceiveMessageCommand({ QueueUrl: queue.queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'], VisibilityTimeout: 300 }));
     if (!res.Messages?.length) return out;
     out.push(...res.Messages);
+    // FIFO: the group stays locked while its messages are in flight; take them off.
+    for (const m of res.Messages) await queue.client.send(new DeleteMessageCommand({ QueueUrl: queue.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
   }
 }
 
@@ -60,10 +62,12 @@ describe('BookingQueue', () => {
     const messages = await receiveAll();
     expect(messages.map((m) => parsed(m.Body!).booking.id).sort()).toEqual(events.map((e) => e.booking.id).sort());
     for (const m of messages) expect(m.MessageAttributes?.source?.StringValue).toBe('connect-replay');
+    // Each in its account's message group (FIFO: the account's one writer applies it).
+    for (const m of messages) expect(m.Attributes?.MessageGroupId).toBe('acct-q');
   });
 
   it('rejects when the queue does not take them', async () => {
-    const missing = queue.queueUrl.replace(/booking-events$/, 'no-such-queue');
+    const missing = queue.queueUrl.replace(/booking-events\.fifo$/, 'no-such-queue.fifo');
     await expect(new BookingQueue(queue.client, missing).send([parsed(bookingEvent('confirmed', 'a', 'b', 0))], 'test')).rejects.toThrow();
   });
 });

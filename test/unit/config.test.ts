@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readConfig } from '../../shared/config.js';
-import { cipherFromConfig } from '../../functions/lib/cipher.js';
+import { cipherFromConfig } from '../../functions/lib/platform.js';
 
 describe('readConfig', () => {
   it('names TABLE_NAME when it is missing or empty', () => {

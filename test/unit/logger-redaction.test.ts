@@ -6,7 +6,7 @@ afterEach(() => vi.restoreAllMocks());
 it('redacts secret-looking keys at any depth, keeps the rest', () => {
   const lines: string[] = [];
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
-  createLogger('t').info('attempt', {
+  createLogger({ serviceName: 't' }).info('attempt', {
     appSpecificPassword: 'abcd-efgh-ijkl-mnop',
     nested: { Authorization: 'Basic YWxpY2U6YWJjZA==', ciphertext: 'AQID', accountId: 'acct-1' },
   });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { localCipher } from '../../shared/cipher/local.js';
 import type { CredentialCipher } from '../../shared/cipher/port.js';
 import { PasswordCache } from '../../shared/sync/password-cache.js';
-import { redeliveryDelaySeconds } from '../../functions/lib/redelivery.js';
+import { retryDelaySeconds } from '../../shared/sync/backoff.js';
 
 function counting(inner: CredentialCipher) {
   const counter = { decrypts: 0 };
@@ -55,14 +55,21 @@ describe('password cache', () => {
   });
 });
 
-describe('redelivery delay', () => {
-  it('honours Retry-After, else backs off with the receive count, within SQS limits', () => {
-    expect(redeliveryDelaySeconds(120, 1)).toBe(120);
-    expect(redeliveryDelaySeconds(0, 1)).toBe(1);
-    expect(redeliveryDelaySeconds(100_000, 1)).toBe(43_200);
-    expect(redeliveryDelaySeconds(undefined, 1)).toBe(30);
-    expect(redeliveryDelaySeconds(undefined, 2)).toBe(60);
-    expect(redeliveryDelaySeconds(undefined, 3)).toBe(120);
-    expect(redeliveryDelaySeconds(undefined, 10)).toBe(900);
+describe('retry delay', () => {
+  const delay = (attempt: number, retryAfterSeconds?: number, jitter = 0) => retryDelaySeconds({ attempt, baseSeconds: 30, retryAfterSeconds, random: () => jitter });
+  it('grows from the base step, doubling, up to 15 minutes', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map((n) => delay(n))).toEqual([30, 60, 120, 240, 480, 900, 900, 900]);
+  });
+  it('is never sooner than Retry-After, and keeps growing past a too-short one', () => {
+    expect(delay(1, 120)).toBe(120);
+    expect(delay(3, 1)).toBe(120);
+    expect(delay(1, 100_000)).toBe(43_200); // SQS's longest visibility timeout
+  });
+  it('adds up to 20 % jitter, never less than the backoff', () => {
+    expect(delay(1, undefined, 0.5)).toBe(33);
+    expect(delay(2, undefined, 0.999)).toBe(72);
+    const spread = new Set(Array.from({ length: 50 }, () => retryDelaySeconds({ attempt: 4, baseSeconds: 30 })));
+    expect(spread.size).toBeGreaterThan(5);
+    for (const d of spread) expect(d).toBeGreaterThanOrEqual(240), expect(d).toBeLessThanOrEqual(288);
   });
 });
