@@ -71,6 +71,8 @@ describe('POST /integrations/apple-calendar (connect)', () => {
       appleId: ANN,
       calendar: { name: 'Home', url: homeUrl(ANN) },
       connectedAt: expect.stringMatching(ISO),
+      pendingChanges: 0,
+      failedChanges: 0,
     });
     expect(Date.parse(res.body.connectedAt)).toBeGreaterThanOrEqual(before - 1000);
 
@@ -239,7 +241,14 @@ describe('GET /integrations/apple-calendar (details)', () => {
     await connectAs(me, ANN, PASSWORD);
     const res = await api.call('GET', { as: me });
     expect(res.status).toBe(200);
-    expect(res.body).toStrictEqual({ status: 'active', appleId: ANN, calendar: { name: 'Home', url: homeUrl(ANN) }, connectedAt: expect.stringMatching(ISO) });
+    expect(res.body).toStrictEqual({
+      status: 'active',
+      appleId: ANN,
+      calendar: { name: 'Home', url: homeUrl(ANN) },
+      connectedAt: expect.stringMatching(ISO),
+      pendingChanges: 0,
+      failedChanges: 0,
+    });
   });
 
   it('active with the latest sync outcome', async () => {
@@ -263,6 +272,8 @@ describe('GET /integrations/apple-calendar (details)', () => {
       calendar: { name: 'Home', url: homeUrl(ANN) },
       connectedAt: expect.stringMatching(ISO),
       lastSync: { at: '2026-11-24T10:05:00.000Z', outcome: 'failed', error: 'credentials_rejected' },
+      pendingChanges: 0,
+      failedChanges: 0,
     });
   });
 

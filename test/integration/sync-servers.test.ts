@@ -86,10 +86,9 @@ describe('Xandikos', () => {
     const { discoverCalendar } = await import('../../shared/caldav/discovery.js');
     const found = await discoverCalendar({ serverUrl: xandikos.url, credentials: { username: 'bob', password: PASSWORD }, timeoutMs: 5000 });
     const { ConnectionStore } = await import('../../shared/store/connections.js');
-    const { createTable } = await import('../../shared/store/table.js');
     const { localCipher, loadOrCreateKey } = await import('../../shared/cipher/local.js');
-    const cipher = localCipher(loadOrCreateKey(process.env.LOCAL_KEY_FILE!));
-    const store = new ConnectionStore(createTable(ctx.stack.tableName, { endpoint: ctx.stack.dynamoEndpoint }));
+    const cipher = localCipher(loadOrCreateKey(ctx.stack.config.LOCAL_KEY_FILE!));
+    const store = new ConnectionStore(ctx.stack.table);
     const now = new Date().toISOString();
     await store.save({
       accountId: 'acct-x',
