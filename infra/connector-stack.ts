@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { Alarms } from './constructs/alarms.js';
 import { Api } from './constructs/api.js';
-import { BookingSync, SYNC_SERVICE_NAME } from './constructs/booking-sync.js';
+import { BookingSync, SWEEP_SERVICE_NAME, SYNC_SERVICE_NAME } from './constructs/booking-sync.js';
 import { Data } from './constructs/data.js';
 import type { ConnectorSettings } from './settings.js';
 
@@ -45,8 +45,8 @@ export class ConnectorStack extends Stack {
       ...(settings.producerPrincipalArn ? { producerPrincipalArn: settings.producerPrincipalArn } : {}),
     });
 
-    // Connect writes the changes held while a password was rejected, for a few seconds; what
-    // is left goes back on the booking-events queue (send only: it never receives).
+    // Connect puts the changes held while a password was rejected back on the booking-events
+    // queue, in the account's group (send only: it never receives, never writes to calendars).
     this.api.connect.function.addEnvironment('QUEUE_URL', this.bookingSync.queue.queueUrl);
     iam.Grant.addToPrincipal({ grantee: this.api.connect.role, actions: ['sqs:SendMessage'], resourceArns: [this.bookingSync.queue.queueArn] });
 
@@ -54,6 +54,7 @@ export class ConnectorStack extends Stack {
       deadLetterQueue: this.bookingSync.deadLetterQueue,
       syncFunction: this.bookingSync.sync.function,
       syncServiceName: SYNC_SERVICE_NAME,
+      sweepServiceName: SWEEP_SERVICE_NAME,
       ...(settings.alarmTopicArn ? { alarmTopicArn: settings.alarmTopicArn } : {}),
     });
 

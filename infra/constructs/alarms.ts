@@ -10,17 +10,17 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-export const METRICS_NAMESPACE = 'AppleCalendarConnector';
-export const SYNC_OUTCOMES = ['SyncOk', 'SyncFailed', 'CredentialsRejected'] as const;
-/** Also emitted by the sync code: changes put back on the queue to be tried again. */
-export const SYNC_RETRIED = 'SyncRetried' as const;
-export type SyncOutcome = (typeof SYNC_OUTCOMES)[number] | typeof SYNC_RETRIED;
+import { METRICS_NAMESPACE, SWEEP_METRICS, SYNC_METRICS, type SweepMetric, type SyncMetric } from '../../functions/lib/metrics.js';
+
+export { METRICS_NAMESPACE };
 
 export interface AlarmsProps {
   readonly deadLetterQueue: sqs.IQueue;
   readonly syncFunction: lambda.IFunction;
   /** `service` dimension of the sync metrics. */
   readonly syncServiceName: string;
+  /** `service` dimension of the sweeper's metrics. */
+  readonly sweepServiceName: string;
   /** Optional SNS topic that receives ALARM and OK notifications. */
   readonly alarmTopicArn?: string;
 }
@@ -29,25 +29,29 @@ export class Alarms extends Construct {
   readonly deadLetterQueueNotEmpty: cloudwatch.Alarm;
   readonly syncErrors: cloudwatch.Alarm;
   readonly credentialsRejected: cloudwatch.Alarm;
+  readonly eventsRejected: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
     const period = Duration.minutes(5);
 
-    const syncOutcome = (metricName: SyncOutcome): cloudwatch.Metric =>
+    const metric = (service: string) => (metricName: SyncMetric | SweepMetric): cloudwatch.Metric =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { service: props.syncServiceName },
+        dimensionsMap: { service },
         statistic: cloudwatch.Stats.SUM,
         period,
       });
+    const syncOutcome = metric(props.syncServiceName);
+    const sweepOutcome = metric(props.sweepServiceName);
 
     this.deadLetterQueueNotEmpty = new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
       alarmDescription:
-        'Booking events are in the dead-letter queue: invalid messages or changes given up after retries. ' +
-        'Inspect them, fix the cause, then redrive them to the booking-events queue.',
+        'Booking events are in the dead-letter queue: messages that can never be valid (not JSON, wrong shape, ' +
+        'end before start), each with its rejectedReason attribute. Valid changes never go there (the sweeper ' +
+        're-drives them). Fix the producer; redriving them would only fail again.',
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -78,9 +82,22 @@ export class Alarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    this.eventsRejected = new cloudwatch.Alarm(this, 'EventsRejected', {
+      alarmDescription:
+        'The calendar server refused booking changes for good (e.g. 400 for the event): they are recorded on the ' +
+        'booking (failedChanges in the details, lastSync event_rejected) and not retried until the booking ' +
+        'changes or the account reconnects. Check the sync logs for the status and the booking.',
+      metric: syncOutcome('EventRejected'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    const alarms = [this.deadLetterQueueNotEmpty, this.syncErrors, this.credentialsRejected, this.eventsRejected];
     if (props.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
-      for (const alarm of [this.deadLetterQueueNotEmpty, this.syncErrors, this.credentialsRejected]) {
+      for (const alarm of alarms) {
         alarm.addAlarmAction(new actions.SnsAction(topic));
         alarm.addOkAction(new actions.SnsAction(topic));
       }
@@ -92,13 +109,18 @@ export class Alarms extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: 'Sync outcomes',
-            left: [...SYNC_OUTCOMES, SYNC_RETRIED].map((name: SyncOutcome) => syncOutcome(name)),
-            width: 12,
+            left: SYNC_METRICS.map(syncOutcome),
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Sweeper (changes re-driven)',
+            left: SWEEP_METRICS.map(sweepOutcome),
+            width: 8,
           }),
           new cloudwatch.AlarmStatusWidget({
             title: 'Alarms',
-            alarms: [this.deadLetterQueueNotEmpty, this.syncErrors, this.credentialsRejected],
-            width: 12,
+            alarms,
+            width: 8,
           }),
         ],
       ],

@@ -60,7 +60,8 @@ export class Api extends Construct {
       retainLogs: props.retainLogs,
       environment: common,
     });
-    data.grantTable(this.details.role, ['GetItem']);
+    // The connection (GetItem) and the counts of its booking changes not yet written (Query).
+    data.grantTable(this.details.role, ['GetItem', 'Query']);
 
     this.disconnect = new ConnectorFunction(this, 'Disconnect', {
       name: 'disconnect',

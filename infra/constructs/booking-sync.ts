@@ -1,18 +1,26 @@
-// The booking-sync consumer: the booking-events queue the booking service sends to, its
-// dead-letter queue, and the sync function that writes each change to the user's calendar.
+// The booking-sync consumer: the FIFO booking-events queue the booking service sends to (one
+// message group per account: one writer per account), its dead-letter queue, the sync
+// function that writes each change to the user's calendar, and the sweeper that re-drives
+// every change not yet written (every 5 minutes), so none is lost to exhausted retries.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SYNC_DEFAULTS } from '../../shared/config.js';
 import type { AttendeeMode } from '../settings.js';
 import { ConnectorFunction } from './connector-function.js';
 import type { Data } from './data.js';
 
 export const SYNC_SERVICE_NAME = 'apple-calendar-sync';
+export const SWEEP_SERVICE_NAME = 'apple-calendar-sweeper';
 export const SYNC_TIMEOUT = Duration.seconds(60);
-/** Receives before a message goes to the dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 5;
+/** Receives before a message goes to the dead-letter queue (the sync hands valid changes to the sweeper first). */
+export const MAX_RECEIVE_COUNT = SYNC_DEFAULTS.maxReceiveCount;
+/** How often the sweeper runs; it re-drives changes not written for that long. */
+export const SWEEP_INTERVAL = Duration.seconds(SYNC_DEFAULTS.sweepIntervalSeconds);
 
 export interface BookingSyncProps {
   readonly data: Data;
@@ -25,14 +33,13 @@ export interface BookingSyncProps {
   readonly maxConcurrency?: number;
   /** @default 10 */
   readonly batchSize?: number;
-  /** @default 5 seconds */
-  readonly maxBatchingWindow?: Duration;
 }
 
 export class BookingSync extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly sync: ConnectorFunction;
+  readonly sweeper: ConnectorFunction;
 
   constructor(scope: Construct, id: string, props: BookingSyncProps) {
     super(scope, id);
@@ -41,6 +48,7 @@ export class BookingSync extends Construct {
     // SQS-managed encryption (SSE-SQS): encrypted at rest without a key policy to manage,
     // and a booking service in another account can send with nothing but the queue policy.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      fifo: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -48,6 +56,8 @@ export class BookingSync extends Construct {
     });
 
     this.queue = new sqs.Queue(this, 'BookingEvents', {
+      fifo: true,
+      contentBasedDeduplication: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       // Lambda's rule for SQS event sources: at least 6 x the function timeout, so that a
@@ -71,10 +81,13 @@ export class BookingSync extends Construct {
         ATTENDEE_MODE: props.attendeeMode,
         QUEUE_URL: this.queue.queueUrl,
         DLQ_URL: this.deadLetterQueue.queueUrl,
-        POWERTOOLS_METRICS_NAMESPACE: 'AppleCalendarConnector',
+        RETRY_BASE_SECONDS: String(SYNC_DEFAULTS.retryBaseSeconds),
+        SWEEP_INTERVAL_SECONDS: String(SWEEP_INTERVAL.toSeconds()),
+        MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
       },
     });
-    data.grantTable(this.sync.role, ['GetItem', 'PutItem', 'UpdateItem', 'Query', 'DeleteItem']);
+    // Records desired and applied state (UpdateItem), reads connections and records (GetItem).
+    data.grantTable(this.sync.role, ['GetItem', 'UpdateItem']);
     data.grantDecrypt(this.sync.role);
     // Invalid messages are sent straight to the dead-letter queue.
     iam.Grant.addToPrincipal({
@@ -84,16 +97,40 @@ export class BookingSync extends Construct {
     });
 
     // Receive/Delete/ChangeMessageVisibility (to honour Retry-After) on the queue come with
-    // the event source. Two invocations at a time, ten messages each: a burst of bookings
-    // reaches iCloud at a steady pace instead of all at once.
+    // the event source. Two invocations at a time, ten messages each; the FIFO queue never has
+    // two batches of one account (message group) in flight, so each Apple ID has one writer
+    // and is paced, and one busy account can't starve the others. (FIFO event sources take no
+    // batching window.)
     this.sync.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: props.batchSize ?? 10,
-        maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(5),
         maxConcurrency: props.maxConcurrency ?? 2,
         reportBatchItemFailures: true,
       }),
     );
+
+    this.sweeper = new ConnectorFunction(this, 'Sweeper', {
+      name: 'sweep',
+      description: 'Every 5 minutes: puts every booking change not yet in the calendar back on the booking-events queue',
+      timeout: Duration.minutes(2),
+      serviceName: SWEEP_SERVICE_NAME,
+      retainLogs: props.retainLogs,
+      environment: {
+        TABLE_NAME: data.table.tableName,
+        QUEUE_URL: this.queue.queueUrl,
+        SWEEP_INTERVAL_SECONDS: String(SWEEP_INTERVAL.toSeconds()),
+      },
+    });
+    // The sparse pending index (Query), connections (GetItem), postponing re-driven changes
+    // (UpdateItem) and deleting changes of connections that are gone (DeleteItem). No KMS.
+    data.grantTable(this.sweeper.role, ['GetItem', 'UpdateItem', 'DeleteItem']);
+    data.grantPendingIndexQuery(this.sweeper.role);
+    this.queue.grantSendMessages(this.sweeper.role);
+    new events.Rule(this, 'SweepSchedule', {
+      description: 'Runs the booking-change sweeper',
+      schedule: events.Schedule.rate(SWEEP_INTERVAL),
+      targets: [new targets.LambdaFunction(this.sweeper.function, { retryAttempts: 0 })],
+    });
 
     if (props.producerPrincipalArn) {
       this.grantSend(new iam.ArnPrincipal(props.producerPrincipalArn));

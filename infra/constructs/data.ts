@@ -6,6 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { PENDING_INDEX } from '../../shared/store/table.js';
 
 /** DynamoDB actions the functions may be given (item-level only: no Scan, no table admin). */
 export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
@@ -40,6 +41,13 @@ export class Data extends Construct {
       deletionProtection: props.retainData,
       removalPolicy,
     });
+    // Sparse: only booking changes not yet in the calendar carry these keys (the sweeper's list).
+    this.table.addGlobalSecondaryIndex({
+      indexName: PENDING_INDEX,
+      partitionKey: { name: 'pendingShard', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'dueAt', type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
 
     this.key = new kms.Key(this, 'CredentialsKey', {
       description: 'Encrypts the Apple app-specific passwords stored by the Apple Calendar connector',
@@ -60,6 +68,11 @@ export class Data extends Construct {
       actions: actions.map((action) => `dynamodb:${action}`),
       resourceArns: [this.table.tableArn],
     });
+  }
+
+  /** Query on the sparse pending index only (the sweeper). */
+  grantPendingIndexQuery(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${PENDING_INDEX}`] });
   }
 
   /** kms:Encrypt on the key, only with an `accountId` encryption context. */

@@ -15,8 +15,8 @@ const [[tableId, table]] = ofType(resources, 'AWS::DynamoDB::Table') as [[string
 const [[keyId, key]] = ofType(resources, 'AWS::KMS::Key') as [[string, Resource]];
 
 describe('functions', () => {
-  it('are the four handlers with the shared defaults', () => {
-    expect(Object.keys(fns).sort()).toEqual(['connect', 'details', 'disconnect', 'sync']);
+  it('are the five handlers with the shared defaults', () => {
+    expect(Object.keys(fns).sort()).toEqual(['connect', 'details', 'disconnect', 'sweeper', 'sync']);
     for (const [, f] of Object.values(fns)) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -44,14 +44,19 @@ describe('functions', () => {
       expect(env(name).KMS_KEY_ID).toBeUndefined();
       expect(env(name).CALDAV_SERVER_URL).toBeUndefined();
     }
-    expect(env('connect').QUEUE_URL).toEqual({ Ref: queueId }); // replay hands what's left to the queue
+    expect(env('connect').QUEUE_URL).toEqual({ Ref: queueId }); // a reconnect requeues held changes
     for (const name of ['details', 'disconnect']) expect(env(name).QUEUE_URL).toBeUndefined();
     expect(env('sync')).toMatchObject({
       QUEUE_URL: { Ref: queueId },
       DLQ_URL: { Ref: dlqId },
       ATTENDEE_MODE: 'attendees',
       POWERTOOLS_SERVICE_NAME: 'apple-calendar-sync',
+      RETRY_BASE_SECONDS: '30',
+      SWEEP_INTERVAL_SECONDS: '300',
+      MAX_RECEIVE_COUNT: '10',
     });
+    expect(env('sweeper')).toMatchObject({ QUEUE_URL: { Ref: queueId }, SWEEP_INTERVAL_SECONDS: '300' });
+    expect(env('sweeper').KMS_KEY_ID).toBeUndefined(); // it never decrypts
   });
 
   it('time out within API Gateway (HTTP) and at 60 s (sync)', () => {
@@ -160,14 +165,22 @@ describe('IAM: least privilege', () => {
   it('gives each function only the table actions it uses, on the table only', () => {
     const expected: Record<string, string[]> = {
       connect: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
-      details: ['GetItem'],
+      details: ['GetItem', 'Query'],
       disconnect: ['BatchWriteItem', 'DeleteItem', 'Query'],
-      sync: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
+      sync: ['GetItem', 'UpdateItem'],
+      sweeper: ['DeleteItem', 'GetItem', 'UpdateItem'],
     };
     for (const [name, actions] of Object.entries(expected)) {
-      const statements = statementsOfFunction(resources, fn(name)).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+      const statements = statementsOfFunction(resources, fn(name))
+        .filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
+        .filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] }));
       expect(statements.flatMap(actionsOf).sort(), name).toEqual(actions.map((a) => `dynamodb:${a}`));
-      for (const s of statements) expect(s.Resource, name).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+    }
+    // The sweeper queries the sparse pending index, and only that index; nobody else touches an index.
+    for (const name of Object.keys(fns)) {
+      const onIndex = statementsOfFunction(resources, fn(name)).filter((s) => JSON.stringify(s.Resource).includes('/index/'));
+      if (name !== 'sweeper') expect(onIndex, name).toEqual([]);
+      else expect(onIndex.map((s) => [actionsOf(s), s.Resource])).toEqual([[['dynamodb:Query'], { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/pending']] }]]);
     }
   });
 
@@ -196,6 +209,16 @@ describe('IAM: least privilege', () => {
     for (const name of ['details', 'disconnect']) {
       expect(statementsOfFunction(resources, fn(name)).flatMap(actionsOf).filter((a) => a.startsWith('sqs:'))).toEqual([]);
     }
+    const sweeperSqs = statementsOfFunction(resources, fn('sweeper')).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+    expect(sweeperSqs.flatMap(actionsOf).sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+    for (const s of sweeperSqs) expect(s.Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
+  });
+
+  it('runs the sweeper every 5 minutes', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('sweeper'), 'Arn'] } })],
+    });
   });
 });
 
@@ -209,11 +232,16 @@ describe('booking-events queue', () => {
       BatchSize: 10,
       ScalingConfig: { MaximumConcurrency: 2 },
     });
-    expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
+    expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeUndefined(); // FIFO event sources have none
   });
 
-  it('redrives to the dead-letter queue after a few receives; the DLQ keeps messages 14 days', () => {
-    expect(queue.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 });
+  it('is FIFO with content-based deduplication: one message group (writer) per account', () => {
+    expect(queue.Properties).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: true });
+    expect(dlq.Properties).toMatchObject({ FifoQueue: true });
+  });
+
+  it('redrives to the dead-letter queue after the sync has handed valid changes to the sweeper; the DLQ keeps messages 14 days', () => {
+    expect(queue.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 10 });
     expect(dlq.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
   });
 
@@ -285,7 +313,16 @@ describe('data', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
     });
-    expect(table.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'pending',
+        KeySchema: [
+          { AttributeName: 'pendingShard', KeyType: 'HASH' },
+          { AttributeName: 'dueAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
   });
@@ -308,8 +345,14 @@ describe('data', () => {
 });
 
 describe('alarms and outputs', () => {
-  it('alarms on DLQ messages, sync errors and rejected credentials', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  it('alarms on DLQ messages, sync errors, rejected credentials and events refused for good', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AppleCalendarConnector',
+      MetricName: 'EventRejected',
+      Dimensions: [{ Name: 'service', Value: 'apple-calendar-sync' }],
+      Threshold: 1,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -332,7 +375,7 @@ describe('alarms and outputs', () => {
   it('graphs the sync outcomes on a dashboard', () => {
     const [[, dashboard]] = ofType(resources, 'AWS::CloudWatch::Dashboard') as [[string, Resource]];
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
-    for (const metric of ['SyncOk', 'SyncFailed', 'CredentialsRejected']) expect(body).toContain(metric);
+    for (const metric of ['SyncOk', 'SyncRetried', 'EventRejected', 'SyncInvalid', 'CredentialsRejected', 'HandedToSweeper', 'SweepRequeued']) expect(body).toContain(metric);
   });
 
   it('notifies the alarm topic when one is configured', () => {
