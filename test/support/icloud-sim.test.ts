@@ -123,7 +123,7 @@ describe('hosts and discovery', () => {
 
   it('401: empty body and two WWW-Authenticate lines, realm MMCalDav (wrong password and no credentials, on every host)', async () => {
     for (const base of [sim.url, ...sim.partitionUrls]) {
-      for (const headers of [{ authorization: basic(ALICE, 'wrong-wrong-wron-gggg'), depth: '0' }, { depth: '0' }]) {
+      for (const headers of [{ authorization: basic(ALICE, "wrong-wrong-wron-gggg"), depth: "0" }, { depth: "0" }] as Array<Record<string, string>>) {
         const res = await rawRequest(`${base}/`, headers);
         expect(res.status).toBe(401);
         expect(res.text).toBe('');
