@@ -127,10 +127,9 @@ describe('hosts and discovery', () => {
         const res = await rawRequest(`${base}/`, headers);
         expect(res.status).toBe(401);
         expect(res.text).toBe('');
-        const challenges = res.rawHeaders.filter((_, i) => i % 2 === 0 && res.rawHeaders[i]!.toLowerCase() === 'www-authenticate').map((_, i) => i);
         const values: string[] = [];
         for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i]!.toLowerCase() === 'www-authenticate') values.push(res.rawHeaders[i + 1]!);
-        expect(challenges.length).toBe(2);
+        expect(values).toEqual(['X-MobileMe-AuthToken realm="MMCalDav"', 'Basic realm="MMCalDav"']);
         expect(values).toEqual(ICLOUD_SIM_CHALLENGES);
       }
     }
@@ -247,18 +246,18 @@ describe('throttling, partitions, read lag', () => {
   });
 
   it('read-after-write lag: right after a write, GET and calendar-query answer the previous state', async () => {
-    sim.setReadLag(700);
+    sim.setReadLag(1_500);
     const u = uid();
     const url = obj(ALICE, 'home', `${u}.ics`);
     expect((await dav(url, { method: 'PUT', user: ALICE, body: event(u, { summary: 'first' }) })).status).toBe(201);
     expect((await dav(url, { method: 'GET', user: ALICE })).status).toBe(404);
     const q = await dav(sim.calendarUrl(ALICE, 'home'), { method: 'REPORT', user: ALICE, depth: '1', body: CALENDAR_QUERY });
     expect(q.text).not.toContain(u);
-    await new Promise((r) => setTimeout(r, 750));
+    await new Promise((r) => setTimeout(r, 1_600));
     expect((await dav(url, { method: 'GET', user: ALICE })).text).toContain('SUMMARY:first');
     expect((await dav(url, { method: 'PUT', user: ALICE, body: event(u, { summary: 'second' }) })).status).toBeLessThan(300);
     expect((await dav(url, { method: 'GET', user: ALICE })).text).toContain('SUMMARY:first');
-    await new Promise((r) => setTimeout(r, 750));
+    await new Promise((r) => setTimeout(r, 1_600));
     expect((await dav(url, { method: 'GET', user: ALICE })).text).toContain('SUMMARY:second');
   });
 
