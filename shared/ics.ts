@@ -19,9 +19,11 @@ const paramSafe = (name: string | undefined) => name?.replace(/["\u0000-\u001f\u
 
 /**
  * The stored iCalendar object for a booking: times in UTC, no METHOD (iCloud rejects stored
- * objects with one), attendees with SCHEDULE-AGENT=CLIENT so the server sends no invitations
- * of its own — or, with mode `description`, attendees listed in the description instead.
- * Escaping and line folding are ical-generator's.
+ * objects with one), the organizer and the attendees with SCHEDULE-AGENT=CLIENT so the server
+ * sends no invitations or "event changed" mails of its own (RFC 6638; Cal.com users got
+ * Apple's mails until the organizer carried it too) — or, with mode `description`, attendees
+ * listed in the description instead. Escaping and line folding are ical-generator's, except
+ * for the ORGANIZER line, which is re-folded after the parameter is added.
  */
 export function bookingToIcs(
   booking: BookingDetails,
@@ -58,5 +60,40 @@ export function bookingToIcs(
           }))
         : [],
   });
-  return cal.toString();
+  return organizerScheduledByClient(cal.toString());
+}
+
+/**
+ * ical-generator has no organizer parameter option: add `SCHEDULE-AGENT=CLIENT` right after
+ * the property name of each ORGANIZER line (before any quoted parameter, so no quoting can
+ * be broken), unfolding the line first and folding it again at 75 octets.
+ */
+export function organizerScheduledByClient(ics: string): string {
+  const lines = ics.split('\r\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    if (!/^ORGANIZER[;:]/i.test(line)) {
+      out.push(line);
+      continue;
+    }
+    while (i + 1 < lines.length && /^[ \t]/.test(lines[i + 1]!)) line += lines[++i]!.slice(1);
+    out.push(...foldLine(`ORGANIZER;SCHEDULE-AGENT=CLIENT${line.slice('ORGANIZER'.length)}`));
+  }
+  return out.join('\r\n');
+}
+
+/** RFC 5545 §3.1: physical lines of at most 75 octets, continuations start with a space; never splits a character. */
+function foldLine(line: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const ch of line) {
+    if (Buffer.byteLength(current) + Buffer.byteLength(ch) > 75) {
+      out.push(current);
+      current = ' ';
+    }
+    current += ch;
+  }
+  out.push(current);
+  return out;
 }

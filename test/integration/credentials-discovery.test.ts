@@ -19,6 +19,7 @@ import { accountKey, ATTEMPTS_SK, type Table } from '../../shared/store/table.js
 import { startTable } from '../helpers/dynamo.js';
 import { recordingLog } from '../helpers/log.js';
 import { startICloudLike, type ICloudLike } from '../support/icloud.js';
+import { startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
 import { freePort } from '../support/ports.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
 import { startRadicale, type RadicaleServer } from '../support/radicale.js';
@@ -34,6 +35,7 @@ let radicale: RadicaleServer;
 let radicaleProxy: Proxy; // counts requests to Radicale
 let xandikos: XandikosServer; // its Basic-auth proxy counts
 let icloud: ICloudLike;
+let sim: ICloudSim; // the stricter iCloud simulator (issue #11)
 let db: Awaited<ReturnType<typeof startTable>>;
 let table: Table;
 const counts: Record<string, number> = {};
@@ -55,12 +57,12 @@ beforeAll(async () => {
     startTable(),
   ]);
   table = db.table;
-  [radicaleProxy, icloud] = await Promise.all([startProxy({ target: radicale.url }), startICloudLike({ radicale })]);
+  [radicaleProxy, icloud, sim] = await Promise.all([startProxy({ target: radicale.url }), startICloudLike({ radicale }), startICloudSim({ radicale })]);
 });
 
 afterAll(async () => {
   console.log(`discovery requests at connect: ${JSON.stringify(counts)}`);
-  await Promise.all([icloud?.stop(), radicaleProxy?.stop()]);
+  await Promise.all([icloud?.stop(), radicaleProxy?.stop(), sim?.stop()]);
   await Promise.all([radicale?.stop(), xandikos?.stop(), db?.stop()]);
 });
 
@@ -142,6 +144,18 @@ describe('discovery on real servers', () => {
     reportCount('iCloud-like', d, seen);
   });
 
+  it('iCloud simulator: the calendar is on the partition host under /<dsid>/calendars/; no request refused', async () => {
+    sim.reset();
+    const d = await discoverCalendar({ serverUrl: sim.url, credentials: creds(), timeoutMs: 5_000 });
+    expect(d.calendar).toEqual({ url: sim.calendarUrl(ANN, 'home'), name: 'Home' });
+    expect(d.homeUrl).toBe(`${sim.partitionUrl}/${sim.dsid(ANN)}/calendars/`);
+    expect(d.principalUrl).toBe(`${sim.url}/${sim.dsid(ANN)}/principal/`);
+    expect(sim.requests.every((r) => r.status === 207)).toBe(true);
+    expect(d.requests).toBe(sim.requests.length);
+    expect(sim.requests.length).toBeLessThanOrEqual(MAX_DISCOVERY_REQUESTS);
+    reportCount('iCloud simulator', d, sim.requests.length);
+  });
+
   it('the calendar found on B is where events can be written (PUT through B succeeds)', async () => {
     const d = await discoverCalendar({ serverUrl: icloud.url, credentials: creds(), timeoutMs: 5_000 });
     const res = await fetch(`${d.calendar.url}discovery-check.ics`, {
@@ -156,6 +170,7 @@ describe('discovery on real servers', () => {
     ['Radicale', () => radicaleProxy.url],
     ['Xandikos', () => xandikos.url],
     ['iCloud-like (two WWW-Authenticate challenges)', () => icloud.url],
+    ['iCloud simulator (empty 401, MMCalDav challenges)', () => sim.url],
   ])('%s: a wrong password is a CaldavError "unauthorized"', async (_name, url) => {
     const err = await rejectionOf(discoverCalendar({ serverUrl: url(), credentials: creds(ANN, WRONG), timeoutMs: 5_000 }));
     expect(err).toBeInstanceOf(CaldavError);
@@ -174,6 +189,7 @@ describe('connect (service) on real servers: stored calendar and error codes', (
     ['Radicale', () => radicaleProxy.url, () => `${radicaleProxy.url}/ann%40icloud.com/home/`],
     ['Xandikos', () => xandikos.url, () => `${xandikos.url}${xandikos.calendarPath}`],
     ['iCloud-like', () => icloud.url, () => `${icloud.partitionUrl}/ann%40icloud.com/home/`],
+    ['iCloud simulator', () => sim.url, () => sim.calendarUrl(ANN, 'home')],
   ])('%s: connects, stores the discovered calendar URL and returns it', async (_name, url, calendarUrl) => {
     const { deps: d, log } = deps(url());
     const accountId = newAccount();
@@ -202,6 +218,7 @@ describe('connect (service) on real servers: stored calendar and error codes', (
     ['Radicale', () => radicaleProxy.url],
     ['Xandikos', () => xandikos.url],
     ['iCloud-like (401 with two WWW-Authenticate challenges)', () => icloud.url],
+    ['iCloud simulator (empty 401, MMCalDav challenges)', () => sim.url],
   ])('%s: a wrong password → invalid_credentials, pointing at app-specific passwords; counted as a rejected login', async (_name, url) => {
     const { deps: d, log } = deps(url());
     const accountId = newAccount();

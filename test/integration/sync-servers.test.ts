@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startICloudLike, ICLOUD_LIKE_CALENDARS, type ICloudLike } from '../support/icloud.js';
+import { startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
 import { startRadicale, type RadicaleServer } from '../support/radicale.js';
 import { startXandikos, type XandikosServer } from '../support/xandikos.js';
 import { bookingEvent } from '../helpers/bookings.js';
@@ -118,5 +119,55 @@ describe('Xandikos', () => {
     methods.push(xandikos.proxy.requests.map((r) => `${r.method} ${r.status}`));
     expect(methods).toEqual([['PUT 201'], ['PUT 204'], ['DELETE 204']]);
     expect((await readCalendar(found.calendar.url, { username: 'bob', password: PASSWORD })).size).toBe(0);
+  });
+});
+
+describe('iCloud simulator (stricter iCloud, issue #11)', () => {
+  let sim: ICloudSim;
+  beforeAll(async () => {
+    sim = await startICloudSim({ radicale });
+  });
+  afterAll(async () => {
+    await sim?.stop();
+  });
+
+  it('create, update and cancel are one request each on the partition host; the event carries no scheduling mail', async () => {
+    // Stored the way a connect against the simulator would (the stack's discovery server is the iCloud-like front).
+    const { discoverCalendar } = await import('../../shared/caldav/discovery.js');
+    const found = await discoverCalendar({ serverUrl: sim.url, credentials: { username: APPLE_ID, password: PASSWORD }, timeoutMs: 5000 });
+    expect(found.calendar.url).toBe(sim.calendarUrl(APPLE_ID, 'home'));
+    const { ConnectionStore } = await import('../../shared/store/connections.js');
+    const { createTable } = await import('../../shared/store/table.js');
+    const { localCipher, loadOrCreateKey } = await import('../../shared/cipher/local.js');
+    const cipher = localCipher(loadOrCreateKey(process.env.LOCAL_KEY_FILE!));
+    const store = new ConnectionStore(createTable(ctx.stack.tableName, { endpoint: ctx.stack.dynamoEndpoint }));
+    await store.save({
+      accountId: 'acct-sim',
+      appleId: APPLE_ID,
+      ciphertext: await cipher.encrypt(PASSWORD, 'acct-sim'),
+      calendarUrl: found.calendar.url,
+      calendarName: found.calendar.name,
+      principalUrl: found.principalUrl,
+      homeUrl: found.homeUrl,
+      status: 'active',
+      updatedAt: new Date().toISOString(),
+    });
+
+    const methods: string[][] = [];
+    for (const msg of [
+      bookingEvent('confirmed', 'acct-sim', 'bk_sim', 0, { attendees: [{ name: 'Ann', email: 'ann@example.com' }, { email: 'bob@example.com' }] }),
+      bookingEvent('updated', 'acct-sim', 'bk_sim', 1, { title: 'Updated on the simulator' }),
+      bookingEvent('cancelled', 'acct-sim', 'bk_sim', 2),
+    ]) {
+      sim.reset();
+      expect((await ctx.sync([msg])).batchItemFailures).toEqual([]);
+      methods.push(sim.requests.map((r) => `${r.method} ${new URL(r.origin).host === new URL(sim.partitionUrl).host ? 'partition' : 'canonical'} ${r.status}`));
+      expect(sim.mails).toEqual([]);
+      if (msg.type === 'booking.updated') {
+        const objs = (await sim.objects(APPLE_ID)).filter((o) => o.text.includes('Updated on the simulator'));
+        expect(objs.map((o) => o.calendar)).toEqual(['home']);
+      }
+    }
+    expect(methods).toEqual([['PUT partition 201'], ['PUT partition 201'], ['DELETE partition 200']]);
   });
 });

@@ -62,10 +62,18 @@ export interface StartProxyOptions {
    * `headers` may be mutated (e.g. replace `www-authenticate` with an array).
    */
   rewriteResponse?: (req: ProxiedRequest, body: string, headers: ResponseHeaders, status: number) => string;
+  /**
+   * Changes what is forwarded upstream (after faults and auth): another path, header values
+   * that replace (or, with `undefined`, remove) the client's, another body. The log keeps
+   * what the client sent.
+   */
+  mapRequest?: (req: ProxiedRequest) => { path?: string; headers?: Record<string, string | undefined>; body?: string } | undefined;
+  /** Loopback address to listen on; default `127.0.0.1` (e.g. `127.0.0.2` for a second "host"). */
+  host?: string;
 }
 
 export interface Proxy {
-  /** `http://127.0.0.1:PORT` (no trailing slash). */
+  /** `http://<host>:PORT` (no trailing slash); host is 127.0.0.1 unless set. */
   url: string;
   port: number;
   /** Every request that reached the proxy, in order. */
@@ -126,7 +134,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Starts the proxy on 127.0.0.1 (free port). */
+/** Starts the proxy on 127.0.0.1 (or `opts.host`), on a free port. */
 export async function startProxy(opts: StartProxyOptions): Promise<Proxy> {
   const target = new URL(opts.target);
   const agent = new http.Agent({ keepAlive: true });
@@ -188,22 +196,33 @@ export async function startProxy(opts: StartProxyOptions): Promise<Proxy> {
     for (const [k, v] of Object.entries(req.headers)) {
       if (v !== undefined && !drop.has(k)) headers[k] = v;
     }
+    let upPath = preq.path;
+    let upBody = bodyBuf;
+    const mapped = opts.mapRequest?.(preq);
+    if (mapped) {
+      if (mapped.path !== undefined) upPath = mapped.path;
+      if (mapped.body !== undefined) upBody = Buffer.from(mapped.body);
+      for (const [k, v] of Object.entries(mapped.headers ?? {})) {
+        if (v === undefined) delete headers[k.toLowerCase()];
+        else headers[k.toLowerCase()] = v;
+      }
+    }
     delete headers.expect; // the body has already been read
     headers.host = target.host;
     if (opts.rewriteResponse) delete headers['accept-encoding']; // bodies must be readable text
-    if (bodyBuf.length > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(preq.method)) {
-      headers['content-length'] = String(bodyBuf.length);
+    if (upBody.length > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(preq.method)) {
+      headers['content-length'] = String(upBody.length);
     }
 
     let upstream: http.IncomingMessage;
     try {
       upstream = await new Promise<http.IncomingMessage>((resolve, reject) => {
         const up = http.request(
-          { protocol: target.protocol, hostname: target.hostname, port: target.port, method: preq.method, path: preq.path, headers, agent },
+          { protocol: target.protocol, hostname: target.hostname, port: target.port, method: preq.method, path: upPath, headers, agent },
           resolve,
         );
         up.once('error', reject);
-        up.end(bodyBuf);
+        up.end(upBody);
       });
     } catch (err) {
       answer(502, { 'content-type': 'text/plain; charset=utf-8' }, `Bad Gateway: ${(err as Error).message}`);
@@ -247,14 +266,15 @@ export async function startProxy(opts: StartProxyOptions): Promise<Proxy> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  const host = opts.host ?? '127.0.0.1';
   let connections = 0;
   server.on('connection', () => connections++);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     port,
     requests,
     get connections() {

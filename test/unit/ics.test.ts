@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BookingDetails } from '../../shared/booking-event.js';
-import { bookingObjectId, bookingToIcs } from '../../shared/ics.js';
+import { bookingObjectId, bookingToIcs, organizerScheduledByClient } from '../../shared/ics.js';
 import { parseIcs } from '../helpers/ics.js';
 
 const booking: BookingDetails = {
@@ -35,12 +35,40 @@ describe('booking → ICS', () => {
     expect(ev.get('LOCATION')!.value).toBe('Room 4');
     expect(ev.get('SEQUENCE')!.value).toBe('7');
     expect(ev.get('STATUS')!.value).toBe('CONFIRMED');
-    expect(ev.get('ORGANIZER')).toMatchObject({ value: 'mailto:host@example.com', params: { CN: 'Host Name' } });
+    expect(ev.get('ORGANIZER')).toMatchObject({ value: 'mailto:host@example.com', params: { CN: 'Host Name', 'SCHEDULE-AGENT': 'CLIENT' } });
     const attendees = ev.all('ATTENDEE');
     expect(attendees.map((a) => a.value.toLowerCase())).toEqual(['mailto:ann@example.com', 'mailto:bob@example.com']);
     expect(attendees.map((a) => a.params['SCHEDULE-AGENT'])).toEqual(['CLIENT', 'CLIENT']);
     expect(attendees[0]!.params.CN).toBe('Ann');
     expect(text.split('\r\n').every((l) => Buffer.byteLength(l) <= 75)).toBe(true);
+  });
+
+  it('the organizer carries SCHEDULE-AGENT=CLIENT too, and its line stays folded at 75 octets with its name intact', () => {
+    const name = `Dr. Émilie Ångström-Łukasiewicz 東京 ${'x'.repeat(60)} "quoted"; semi: colon`;
+    for (const organizer of [booking.organizer, { name, email: 'a.very.long.organizer.address.for.folding@example.com' }]) {
+      const text = bookingToIcs({ ...booking, organizer }, { uid: 'u' });
+      expect(text.split('\r\n').every((l) => Buffer.byteLength(l) <= 75)).toBe(true);
+      expect(text).not.toContain('\uFFFD');
+      const ics = parseIcs(text);
+      const org = ics.events[0]!.all('ORGANIZER');
+      expect(org).toHaveLength(1);
+      expect(org[0]!.params['SCHEDULE-AGENT']).toBe('CLIENT');
+      expect(org[0]!.value).toBe(`mailto:${organizer.email}`);
+      expect(org[0]!.params.CN).toBe(organizer === booking.organizer ? 'Host Name' : name.replace(/"/g, ' ').replace(/\s+/g, ' ').trim());
+    }
+    // Only the ORGANIZER line changes; a folded one is unfolded first (its continuation is not left behind).
+    const raw = ['BEGIN:VEVENT', 'UID:u', 'ORGANIZER;CN="A very long name that ical-generator had to fold at seventy-five', '  octets":mailto:host@example.com', 'SUMMARY:x', 'END:VEVENT', ''].join('\r\n');
+    const fixed = organizerScheduledByClient(raw).split('\r\n');
+    expect(fixed.filter((l) => !l.startsWith('ORGANIZER') && !l.startsWith(' '))).toEqual(['BEGIN:VEVENT', 'UID:u', 'SUMMARY:x', 'END:VEVENT', '']);
+    expect(fixed.every((l) => Buffer.byteLength(l) <= 75)).toBe(true);
+    expect(parseIcs(fixed.join('\r\n')).events[0]!.get('ORGANIZER')).toEqual({
+      name: 'ORGANIZER',
+      params: { 'SCHEDULE-AGENT': 'CLIENT', CN: 'A very long name that ical-generator had to fold at seventy-five octets' },
+      value: 'mailto:host@example.com',
+    });
+    // Also in description mode (no attendees written).
+    const desc = parseIcs(bookingToIcs(booking, { uid: 'u' }, { attendeeMode: 'description' })).events[0]!;
+    expect(desc.get('ORGANIZER')!.params['SCHEDULE-AGENT']).toBe('CLIENT');
   });
 
   it('description mode lists attendees in the description and writes no ATTENDEE', () => {
