@@ -109,7 +109,7 @@ export function canHoldBookings(c: ListedCollection): boolean {
   return true;
 }
 
-function toCollection(r: DAVResponse, url: string): ListedCollection {
+export function toCollection(r: DAVResponse, url: string): ListedCollection {
   const p = (r.props ?? {}) as Record<string, any>;
   const comps = p.supportedCalendarComponentSet;
   return {

@@ -1,4 +1,5 @@
-import { createObject, deleteObject, updateObject } from 'tsdav';
+import { calendarQuery, createObject, deleteObject, propfind, updateObject } from 'tsdav';
+import { canHoldBookings, toCollection } from './discovery.js';
 import { basicAuth, CaldavError, classifyStatus, davFetch, errorForResponse, type DavCredentials } from './transport.js';
 
 export interface ObjectClientOptions {
@@ -79,6 +80,69 @@ export class CalendarObjects {
     }
   }
 
+  /**
+   * Finds the object with this UID in any calendar of the account (the user may have moved the
+   * event to another calendar in the Calendar app): one PROPFIND of the home, then one
+   * calendar-query per calendar until it is found. Only used when the object is not where we
+   * last wrote it.
+   */
+  async findByUid(homeUrl: string, uid: string, creds: DavCredentials): Promise<{ url: string; etag?: string } | undefined> {
+    const fetch = this.checkedFetch('REPORT');
+    const headers = basicAuth(creds);
+    const listing = await this.dav(() =>
+      propfind({ url: homeUrl, depth: '1', props: { 'd:resourcetype': {}, 'c:supported-calendar-component-set': {} }, headers, fetch }),
+    );
+    const calendars = listing
+      .filter((r) => r.ok && r.href)
+      .map((r) => toCollection(r, new URL(r.href!, homeUrl).href))
+      .filter((c) => canHoldBookings({ ...c, privileges: undefined }));
+    for (const calendar of calendars) {
+      const found = await this.dav(() =>
+        calendarQuery({
+          url: calendar.url,
+          depth: '1',
+          props: { 'd:getetag': {} },
+          filters: {
+            'comp-filter': {
+              _attributes: { name: 'VCALENDAR' },
+              'comp-filter': {
+                _attributes: { name: 'VEVENT' },
+                'prop-filter': { _attributes: { name: 'UID' }, 'text-match': { _attributes: { collation: 'i;octet' }, _text: uid } },
+              },
+            },
+          },
+          headers,
+          fetch,
+        }),
+      );
+      // Some servers (iCloud) list the collection itself too: only objects count.
+      const hit = found.find((r) => r.href && !sameUrl(new URL(r.href, calendar.url).href, calendar.url));
+      if (hit) return { url: new URL(hit.href!, calendar.url).href, etag: typeof hit.props?.getetag === 'string' ? hit.props.getetag : undefined };
+    }
+    return undefined;
+  }
+
+  /** A fetch for tsdav's multistatus helpers that turns an error status into a CaldavError. */
+  private checkedFetch(what: string): typeof fetch {
+    return async (input, init) => {
+      const res = await this.fetch(input, { ...init, redirect: 'manual' });
+      if (classifyStatus(res.status) !== undefined || res.type === 'opaqueredirect') {
+        await res.arrayBuffer().catch(() => undefined);
+        throw errorForResponse(res, what);
+      }
+      return res;
+    };
+  }
+
+  private async dav<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof CaldavError) throw err;
+      throw new CaldavError('transient', 'CalDAV response could not be read');
+    }
+  }
+
   private headers(creds: DavCredentials) {
     return { ...basicAuth(creds), 'Content-Type': 'text/calendar; charset=utf-8' };
   }
@@ -99,3 +163,4 @@ export class CalendarObjects {
 }
 
 const etagOf = (res: Response) => res.headers.get('etag') ?? undefined;
+const sameUrl = (a: string, b: string) => a.replace(/\/?$/, '/') === b.replace(/\/?$/, '/');

@@ -47,6 +47,7 @@ export async function syncAccountBookings(
   const target: CalendarTarget = {
     accountId: connection.accountId,
     calendarUrl: connection.calendarUrl,
+    homeUrl: connection.homeUrl,
     credentials,
     rediscover: () => rediscover(deps, connection, credentials),
   };
@@ -130,7 +131,7 @@ function classify(err: unknown): 'held' | 'retry' | 'event_rejected' | 'calendar
 }
 
 /** The stored calendar URL went stale (iCloud moved the account): discover again, keep the new URL. */
-async function rediscover(deps: AccountSyncDeps, connection: Connection, credentials: DavCredentials): Promise<string> {
+async function rediscover(deps: AccountSyncDeps, connection: Connection, credentials: DavCredentials): Promise<{ calendarUrl: string; homeUrl: string }> {
   let found;
   try {
     found = await discoverCalendar({ ...deps.caldav, credentials });
@@ -141,5 +142,5 @@ async function rediscover(deps: AccountSyncDeps, connection: Connection, credent
   }
   deps.log.info('calendar re-discovered', { accountId: connection.accountId, from: connection.calendarUrl, to: found.calendar.url });
   await deps.connections.updateCalendar(connection.accountId, connection.ciphertext, found);
-  return found.calendar.url;
+  return { calendarUrl: found.calendar.url, homeUrl: found.homeUrl };
 }

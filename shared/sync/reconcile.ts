@@ -14,9 +14,11 @@ export interface ReconcileDeps {
 export interface CalendarTarget {
   accountId: string;
   calendarUrl: string;
+  /** The account's calendar home (where a moved event is looked for). */
+  homeUrl: string;
   credentials: DavCredentials;
-  /** Finds the calendar again when the stored URL went stale; returns its URL. */
-  rediscover(): Promise<string>;
+  /** Finds the calendar again when the stored URL went stale; returns where it is now. */
+  rediscover(): Promise<{ calendarUrl: string; homeUrl: string }>;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarg
     } catch (err) {
       if (rediscovered || !isStaleCalendar(err)) throw err;
       rediscovered = true;
-      target.calendarUrl = await target.rediscover();
+      Object.assign(target, await target.rediscover());
       applied = await apply(deps, target, record);
     }
     if (await deps.bookings.markApplied(target.accountId, bookingId, record.seq, applied)) return true;
@@ -57,11 +59,24 @@ class StaleCalendar extends Error {}
 
 export const objectUrl = (calendarUrl: string, filename: string) => new URL(filename, calendarUrl.endsWith('/') ? calendarUrl : `${calendarUrl}/`).href;
 
+/**
+ * Where the event is: where we last wrote it (the user may have moved it to another calendar
+ * since: that URL is remembered), on the calendar's current host (iCloud moves accounts
+ * between partition hosts; paths stay) — or, never written, our own name in the calendar.
+ */
+function eventLocation(target: CalendarTarget, record: BookingRecord, filename: string): { url: string; known: boolean } {
+  if (record.appliedState === 'event' && record.eventUrl) {
+    const last = new URL(record.eventUrl);
+    return { url: new URL(last.pathname + last.search, target.calendarUrl).href, known: true };
+  }
+  return { url: objectUrl(target.calendarUrl, filename), known: false };
+}
+
 async function apply(deps: ReconcileDeps, target: CalendarTarget, record: BookingRecord): Promise<Applied> {
   const { uid, filename } = bookingObjectId(target.accountId, record.bookingId);
-  const url = objectUrl(target.calendarUrl, filename);
+  const { url, known } = eventLocation(target, record, filename);
   const creds = target.credentials;
-  const known = record.appliedState === 'event' && record.eventUrl === url;
+  const elsewhere = () => deps.objects.findByUid(target.homeUrl, uid, creds);
 
   if (record.desired === 'cancelled') {
     let outcome: 'deleted' | 'gone';
@@ -72,26 +87,44 @@ async function apply(deps: ReconcileDeps, target: CalendarTarget, record: Bookin
       const etag = await deps.objects.currentEtag(url, creds);
       outcome = etag === undefined ? 'gone' : await deps.objects.delete(url, etag || undefined, creds).catch(conflictOfTheMoment);
     }
-    // Nothing at our URL: fine if the calendar is there (never written, or already deleted);
-    // if the calendar itself is gone, the stored URL is stale and the event lives elsewhere.
-    if (outcome === 'gone' && !(await deps.objects.collectionExists(target.calendarUrl, creds))) throw new StaleCalendar('calendar not found');
+    if (outcome === 'gone') {
+      // Nothing at the URL. If the calendar itself is gone, the stored URL is stale; if we had
+      // written the event, the user may have moved it: delete it where it is now.
+      if (!(await deps.objects.collectionExists(target.calendarUrl, creds))) throw new StaleCalendar('calendar not found');
+      const found = known ? await elsewhere() : undefined;
+      if (found) await deps.objects.delete(found.url, undefined, creds);
+    }
     return { state: 'deleted', url };
   }
 
   if (!record.booking) throw new Error('booking record has no event data');
   const ics = bookingToIcs(record.booking, { uid }, { attendeeMode: deps.attendeeMode });
-  let result: PutResult;
   try {
-    result = known ? await deps.objects.update(url, ics, record.etag, creds) : await deps.objects.create(url, ics, creds);
+    // With its ETag an update only replaces the object we wrote: moved away, that is a 412,
+    // never a second copy. (Without one — iCloud may not send it — the account-wide UID rule
+    // gives the same 412. `If-Match: *` would say it too, but Radicale takes it literally.)
+    const result = known ? await deps.objects.update(url, ics, record.etag, creds) : await deps.objects.create(url, ics, creds);
+    return { state: 'event', url, etag: result.etag };
   } catch (err) {
-    // 412: it exists already (a redelivery after a lost record write) or changed since our
-    // last write (edited in Calendar): re-read its ETag once and write over it.
+    // 412: it exists already (a redelivery after a lost record write), changed since our last
+    // write (edited in Calendar), or is not where we left it (moved to another calendar).
     if (!isPrecondition(err)) throw err;
-    const etag = await deps.objects.currentEtag(url, creds);
-    const write = etag === undefined ? deps.objects.create(url, ics, creds) : deps.objects.update(url, ics, etag || undefined, creds);
-    result = await write.catch(conflictOfTheMoment);
   }
-  return { state: 'event', url, etag: result.etag };
+  const etag = await deps.objects.currentEtag(url, creds);
+  if (etag !== undefined) {
+    const result = await deps.objects.update(url, ics, etag || undefined, creds).catch(conflictOfTheMoment);
+    return { state: 'event', url, etag: result.etag };
+  }
+  // Not at the URL: the event lives in another calendar of the account (an account's UIDs are
+  // unique across its calendars), or it was never written / was deleted by the user.
+  const found = await elsewhere();
+  if (found) {
+    const result = await deps.objects.update(found.url, ics, found.etag, creds).catch(conflictOfTheMoment);
+    return { state: 'event', url: found.url, etag: result.etag };
+  }
+  const home = objectUrl(target.calendarUrl, filename);
+  const result = await deps.objects.create(home, ics, creds).catch(conflictOfTheMoment);
+  return { state: 'event', url: home, etag: result.etag };
 }
 
 const isPrecondition = (err: unknown) => err instanceof CaldavError && err.failure === 'precondition_failed';

@@ -56,10 +56,12 @@ beforeAll(async () => {
     caldav,
     log,
     passwords: new PasswordCache(cipher),
+    retryBaseSeconds: 1,
+    random: () => 0,
   };
   for (const u of USERS) {
     await connect(
-      { connections: deps.connections, attempts: new AttemptStore(db.table), cipher, caldav, log },
+      { connections: deps.connections, attempts: new AttemptStore(db.table), cipher, caldav, log, details: async () => ({ status: 'not_connected' }) },
       accountOf(u),
       { appleId: appleId(u), appSpecificPassword: PASSWORD },
     );

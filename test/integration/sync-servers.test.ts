@@ -137,10 +137,9 @@ describe('iCloud simulator (stricter iCloud, issue #11)', () => {
     const found = await discoverCalendar({ serverUrl: sim.url, credentials: { username: APPLE_ID, password: PASSWORD }, timeoutMs: 5000 });
     expect(found.calendar.url).toBe(sim.calendarUrl(APPLE_ID, 'home'));
     const { ConnectionStore } = await import('../../shared/store/connections.js');
-    const { createTable } = await import('../../shared/store/table.js');
     const { localCipher, loadOrCreateKey } = await import('../../shared/cipher/local.js');
-    const cipher = localCipher(loadOrCreateKey(process.env.LOCAL_KEY_FILE!));
-    const store = new ConnectionStore(createTable(ctx.stack.tableName, { endpoint: ctx.stack.dynamoEndpoint }));
+    const cipher = localCipher(loadOrCreateKey(ctx.stack.config.LOCAL_KEY_FILE!));
+    const store = new ConnectionStore(ctx.stack.table);
     await store.save({
       accountId: 'acct-sim',
       appleId: APPLE_ID,
