@@ -92,7 +92,13 @@ async function syncAccount(deps: BatchDeps, accountId: string, byBooking: Map<st
     let record: BookingRecord | undefined;
     for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) record = (await deps.bookings.advance(p.event, generation)) ?? record;
     record ??= await deps.bookings.get(accountId, bookingId);
-    if (record && isPending(record)) due.push({ bookingId, record });
+    if (record && isPending(record) && record.generation !== generation) {
+      // Recorded for a connection that is gone (an advance that raced a disconnect): never
+      // written with this one. A newer change of the booking starts it afresh.
+      deps.log.info('booking change of an earlier connection dropped', { accountId, bookingId });
+      await deps.bookings.deleteIf(record);
+      outcomes.set(bookingId, { result: 'skipped' });
+    } else if (record && isPending(record)) due.push({ bookingId, record });
     else outcomes.set(bookingId, { result: 'skipped' });
   });
   onRecorded();

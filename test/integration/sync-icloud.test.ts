@@ -186,7 +186,7 @@ describe('on the iCloud simulator: today', () => {
   });
 });
 
-describe('phase 2: sync that survives the stricter iCloud', () => {
+describe('on the iCloud simulator, the hard cases: sync that survives the stricter iCloud', () => {
   it('an event moved to "Work" in the Calendar app, then the booking updated: exactly one object with its UID in the account, in Work, with the new content', async () => {
     const u: User = 'moved';
     const a = accountOf(u);

@@ -80,7 +80,12 @@ export interface Proxy {
   requests: LoggedRequest[];
   /** TCP connections clients opened to the proxy since the last reset (keep-alive check). */
   readonly connections: number;
-  /** Clears `requests`. */
+  /**
+   * The most requests one path (one calendar object) ever had in flight at once since the last
+   * reset: a single writer per object means 1 for every path.
+   */
+  readonly peakInFlight: Map<string, number>;
+  /** Clears `requests` and `peakInFlight`. */
   reset(): void;
   /** Sets (or clears) a fault hook, checked before `onRequest`. */
   setFault(fn: FaultFn | undefined): void;
@@ -139,6 +144,8 @@ export async function startProxy(opts: StartProxyOptions): Promise<Proxy> {
   const target = new URL(opts.target);
   const agent = new http.Agent({ keepAlive: true });
   const requests: LoggedRequest[] = [];
+  const inFlight = new Map<string, number>();
+  const peakInFlight = new Map<string, number>();
   let fault: FaultFn | undefined;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -151,6 +158,10 @@ export async function startProxy(opts: StartProxyOptions): Promise<Proxy> {
     };
     const entry: LoggedRequest = { ...preq, status: 0 };
     requests.push(entry);
+    const objectPath = preq.path.split('?')[0]!;
+    inFlight.set(objectPath, (inFlight.get(objectPath) ?? 0) + 1);
+    peakInFlight.set(objectPath, Math.max(peakInFlight.get(objectPath) ?? 0, inFlight.get(objectPath)!));
+    res.once('close', () => inFlight.set(objectPath, inFlight.get(objectPath)! - 1));
 
     const answer = (status: number, headers: ResponseHeaders, body: string | Buffer): void => {
       entry.status = status;
@@ -277,12 +288,14 @@ export async function startProxy(opts: StartProxyOptions): Promise<Proxy> {
     url: `http://${host}:${port}`,
     port,
     requests,
+    peakInFlight,
     get connections() {
       return connections;
     },
     reset: () => {
       requests.length = 0;
       connections = 0;
+      peakInFlight.clear();
     },
     setFault: (fn) => {
       fault = fn;

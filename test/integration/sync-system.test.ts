@@ -1,0 +1,350 @@
+/**
+ * The sync as a system (issue 9), on the local stack with two consumers of the FIFO queue, a
+ * real Radicale behind a fault-injecting proxy and dynalite. Each test reproduces one way the
+ * sync used to go wrong when several parts run at once — two invocations, a reconnect, a
+ * disconnect, an outage longer than the retries — and shows it no longer does. Races are
+ * provoked, not hoped for: a request is held at the proxy, or a DynamoDB write is held in the
+ * stack's own client, until the other party has acted.
+ */
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bookingObjectId } from '../../shared/ics.js';
+import { BookingStore } from '../../shared/store/bookings.js';
+import { bookingEvent } from '../helpers/bookings.js';
+import { readCalendar } from '../helpers/calendar.js';
+import { parseIcs } from '../helpers/ics.js';
+import { testStack, type Stack } from '../helpers/stack.js';
+import { startProxy, type Proxy } from '../support/proxy.js';
+import { startRadicale, type RadicaleServer } from '../support/radicale.js';
+
+const PASSWORD = 'abcd-efgh-ijkl-mnop';
+const NEW_PASSWORD = 'qrst-uvwx-yzab-cdef';
+const ANN = 'ann@example.com';
+const BOB = 'bob@example.com';
+
+let radicale: RadicaleServer;
+let proxy: Proxy;
+let stack: Stack;
+let ctx: Awaited<ReturnType<typeof testStack>>;
+let bookings: BookingStore;
+
+beforeAll(async () => {
+  radicale = await startRadicale({ users: { [ANN]: PASSWORD, [BOB]: PASSWORD } });
+  proxy = await startProxy({ target: radicale.url });
+  // Two consumers honouring message groups, as in the cloud; retries in seconds; a message
+  // runs out of receives after 3 (the sync hands valid changes to the sweeper before that).
+  ctx = await testStack(proxy.url, { poll: true, consumers: 2, sweep: false, maxReceiveCount: 3, sweepIntervalSeconds: 1 });
+  stack = ctx.stack;
+  bookings = new BookingStore(stack.table);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await proxy?.stop();
+  await radicale?.stop();
+});
+
+beforeEach(() => {
+  proxy.setFault(undefined);
+  proxy.reset();
+});
+
+let accounts = 0;
+async function connected(appleId = ANN, password = PASSWORD) {
+  const account = `acct-sys-${++accounts}`;
+  const res = await ctx.api('POST', account, { appleId, appSpecificPassword: password });
+  expect(res.status).toBe(201);
+  return { account, calendarUrl: res.body.calendar.url as string };
+}
+
+/** Sends booking events as the booking service does: FIFO, the account's message group. */
+async function send(...events: Array<ReturnType<typeof bookingEvent>>) {
+  for (const e of events) await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageGroupId: e.userId, MessageBody: JSON.stringify(e) }));
+}
+
+/** Awaits a condition on the system's state (checked every 50 ms), failing after `ms`. */
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const record = (account: string, bookingId: string) => bookings.get(account, bookingId);
+const settled = (account: string, bookingId: string, seq: number) =>
+  until(`${bookingId}@${seq} written`, async () => {
+    const r = await record(account, bookingId);
+    return r?.appliedSeq === seq && r;
+  });
+const objectPath = (calendarUrl: string, account: string, bookingId: string) => new URL(bookingObjectId(account, bookingId).filename, calendarUrl).pathname;
+const eventsWithUid = async (calendarUrl: string, account: string, bookingId: string, password = PASSWORD, user = ANN) => {
+  const uid = bookingObjectId(account, bookingId).uid;
+  const objects = await readCalendar(`${radicale.url}${new URL(calendarUrl).pathname}`, { username: user, password });
+  return [...objects.values()].map((t) => parseIcs(t).events[0]!).filter((e) => e.get('UID')?.value === uid);
+};
+
+/** Resolves after `n` polls of the queue came back empty (the account's group is locked meanwhile). */
+function idlePolls(n: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const onIdle = () => {
+      if (++seen < n) return;
+      for (const c of stack.consumers) c.events.off('idle', onIdle);
+      resolve();
+    };
+    for (const c of stack.consumers) c.events.on('idle', onIdle);
+  });
+}
+
+/** Holds matching requests at the proxy until released; resolves `seen` when the first arrives. */
+function holdAtProxy(match: (req: { method: string; path: string }) => boolean) {
+  let release!: () => void;
+  let seen!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const arrived = new Promise<void>((r) => (seen = r));
+  proxy.setFault(async (req) => {
+    if (!match(req)) return undefined;
+    seen();
+    await released;
+    return undefined;
+  });
+  return { arrived, release };
+}
+
+/** Holds the stack's first DynamoDB write matching `match` until `before` has run. */
+function beforeWrite(match: (input: { Key?: { sk?: string }; UpdateExpression?: string }) => boolean, before: () => Promise<unknown>) {
+  let fired = false;
+  const name = `hold-${Math.random()}`;
+  stack.table.doc.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { Key?: { sk?: string }; UpdateExpression?: string };
+      if (!fired && match(input)) {
+        fired = true;
+        await before();
+      }
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return () => stack.table.doc.middlewareStack.remove(name);
+}
+const isAdvanceOf = (bookingId: string) => (input: { Key?: { sk?: string }; UpdateExpression?: string }) =>
+  input.Key?.sk === `BOOKING#${bookingId}` && /desired = :desired/.test(input.UpdateExpression ?? '');
+
+async function drain(queueUrl: string) {
+  const out = [];
+  for (;;) {
+    const res = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+    if (!res.Messages?.length) return out;
+    for (const m of res.Messages) await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    out.push(...res.Messages);
+  }
+}
+
+describe('one writer per account (two consumers, the FIFO queue)', () => {
+  it('a cancel sent while the confirm’s PUT is still in flight waits for it: the event ends deleted', async () => {
+    const { account, calendarUrl } = await connected();
+    const path = objectPath(calendarUrl, account, 'bk_race');
+    const hold = holdAtProxy((r) => r.method === 'PUT' && r.path === path);
+    await send(bookingEvent('confirmed', account, 'bk_race', 0));
+    await hold.arrived; // the confirm's PUT is at the server's door
+    await send(bookingEvent('cancelled', account, 'bk_race', 1));
+    // Let the other consumer poll, and come back empty-handed, while the PUT is held.
+    await idlePolls(2);
+    expect(proxy.requests.filter((r) => r.path === path).map((r) => r.method)).toEqual(['PUT']); // nothing overtook it
+    hold.release();
+    await settled(account, 'bk_race', 1);
+    expect(proxy.requests.filter((r) => r.path === path).map((r) => `${r.method} ${r.status}`)).toEqual(['PUT 201', 'DELETE 200']);
+    expect(await eventsWithUid(calendarUrl, account, 'bk_race')).toEqual([]);
+    expect(proxy.peakInFlight.get(path)).toBe(1);
+  });
+
+  it('a newer update sent while an older one is being written ends with the newer content', async () => {
+    const { account, calendarUrl } = await connected();
+    await send(bookingEvent('confirmed', account, 'bk_two', 0, { title: 'v0' }));
+    await settled(account, 'bk_two', 0);
+    const path = objectPath(calendarUrl, account, 'bk_two');
+    proxy.reset();
+    const hold = holdAtProxy((r) => r.method === 'PUT' && r.path === path);
+    await send(bookingEvent('updated', account, 'bk_two', 1, { title: 'v1' }));
+    await hold.arrived;
+    await send(bookingEvent('updated', account, 'bk_two', 2, { title: 'v2' }));
+    await idlePolls(2);
+    hold.release();
+    await settled(account, 'bk_two', 2);
+    const events = await eventsWithUid(calendarUrl, account, 'bk_two');
+    expect(events.map((e) => [e.get('SUMMARY')!.value, e.get('SEQUENCE')!.value])).toEqual([['v2', '2']]);
+    expect(proxy.requests.filter((r) => r.path === path).map((r) => `${r.method} ${r.status}`)).toEqual(['PUT 201', 'PUT 201']);
+    expect(proxy.peakInFlight.get(path)).toBe(1);
+  });
+});
+
+describe('reconnects, disconnects and the races between them', () => {
+  it('a reconnect between reading the connection and recording the change: the change is written, not stranded', async () => {
+    const { account, calendarUrl } = await connected(BOB);
+    await radicale.setPassword(BOB, NEW_PASSWORD);
+    try {
+      await send(bookingEvent('confirmed', account, 'bk_before', 0));
+      await until('connection in error', async () => (await ctx.api('GET', account)).body.status === 'error');
+      // The worker has read the connection (error); before it records the next change, the
+      // person reconnects — and finds nothing of that change to requeue.
+      const unhold = beforeWrite(isAdvanceOf('bk_stranded'), async () => {
+        const res = await ctx.api('POST', account, { appleId: BOB, appSpecificPassword: NEW_PASSWORD });
+        expect(res.status).toBe(200);
+      });
+      try {
+        await send(bookingEvent('confirmed', account, 'bk_stranded', 0));
+        await settled(account, 'bk_stranded', 0);
+        await settled(account, 'bk_before', 0); // the held one, requeued by the reconnect
+      } finally {
+        unhold();
+      }
+      expect(await eventsWithUid(calendarUrl, account, 'bk_stranded', NEW_PASSWORD, BOB)).toHaveLength(1);
+      expect(await eventsWithUid(calendarUrl, account, 'bk_before', NEW_PASSWORD, BOB)).toHaveLength(1);
+      expect((await ctx.api('GET', account)).body).toMatchObject({ status: 'active', pendingChanges: 0 });
+    } finally {
+      await radicale.setPassword(BOB, PASSWORD);
+    }
+  });
+
+  it('a 401 for a password that was replaced meanwhile is retried with the current one, not held', async () => {
+    const { account, calendarUrl } = await connected(BOB);
+    const path = objectPath(calendarUrl, account, 'bk_swap');
+    const hold = holdAtProxy((r) => r.method === 'PUT' && r.path === path);
+    try {
+      await send(bookingEvent('confirmed', account, 'bk_swap', 0));
+      await hold.arrived;
+      // While the PUT (with the old password) is held: a new app-specific password, reconnected.
+      await radicale.setPassword(BOB, NEW_PASSWORD);
+      expect((await ctx.api('POST', account, { appleId: BOB, appSpecificPassword: NEW_PASSWORD })).status).toBe(200);
+      hold.release();
+      await settled(account, 'bk_swap', 0);
+      expect(proxy.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([401, 201]);
+      expect((await ctx.api('GET', account)).body).toMatchObject({ status: 'active', pendingChanges: 0 });
+      expect(await eventsWithUid(calendarUrl, account, 'bk_swap', NEW_PASSWORD, BOB)).toHaveLength(1);
+      // A 401 seen now counts as a rejected credential in the metrics only once, and not as "held".
+      expect(ctx.output.published.reduce((n, m) => n + (m.values.CredentialsRejected ?? 0), 0)).toBeGreaterThanOrEqual(1);
+    } finally {
+      hold.release();
+      await radicale.setPassword(BOB, PASSWORD);
+    }
+  });
+
+  it('a change recorded while the account disconnects is never replayed into the next Apple ID', async () => {
+    const { account } = await connected(BOB);
+    // The advance of bk_orphan runs after the disconnect (the worker had read the connection
+    // before it); the calendar answers 503, so the change stays pending.
+    proxy.setFault((req) => (req.method === 'PUT' ? { status: 503, headers: { 'Retry-After': '1' } } : undefined));
+    const unhold = beforeWrite(isAdvanceOf('bk_orphan'), async () => expect((await ctx.api('DELETE', account)).status).toBe(204));
+    try {
+      await send(bookingEvent('confirmed', account, 'bk_orphan', 0));
+      await until('the orphan recorded and tried', async () => ((await record(account, 'bk_orphan'))?.attempts ?? 0) >= 1);
+    } finally {
+      unhold();
+    }
+    proxy.setFault(undefined);
+    proxy.reset();
+    // Another Apple ID is connected to the same account.
+    const res = await ctx.api('POST', account, { appleId: ANN, appSpecificPassword: PASSWORD });
+    expect(res.status).toBe(201);
+    expect(res.body.pendingChanges).toBe(0);
+    // Whatever comes first — the message's redelivery or the sweeper — drops it; nothing is written.
+    await until('the orphan gone', async () => {
+      await stack.sweep();
+      return (await record(account, 'bk_orphan')) === undefined;
+    });
+    expect(await eventsWithUid(res.body.calendar.url, account, 'bk_orphan')).toEqual([]);
+    expect(proxy.requests.filter((r) => r.method === 'PUT')).toEqual([]); // not written with ANN's account
+  });
+
+  it('a cancel whose DELETE gets 404 on a stale calendar URL re-discovers and deletes the event where it is', async () => {
+    const { account, calendarUrl } = await connected();
+    await send(bookingEvent('confirmed', account, 'bk_stale', 0));
+    await settled(account, 'bk_stale', 0);
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const staleCalendar = `${proxy.url}/${encodeURIComponent(ANN)}/moved-away/`;
+    await stack.table.doc.send(
+      new UpdateCommand({ TableName: stack.tableName, Key: { pk: `ACCOUNT#${account}`, sk: 'CONNECTION' }, UpdateExpression: 'SET calendarUrl = :u', ExpressionAttributeValues: { ':u': staleCalendar } }),
+    );
+    // The record still knows the event's URL; make the record forget it too (as after a
+    // lost answer), so only the calendar URL says where to look.
+    await stack.table.doc.send(
+      new UpdateCommand({ TableName: stack.tableName, Key: { pk: `ACCOUNT#${account}`, sk: 'BOOKING#bk_stale' }, UpdateExpression: 'REMOVE appliedState, eventUrl, etag' }),
+    );
+    proxy.reset();
+    await send(bookingEvent('cancelled', account, 'bk_stale', 1));
+    await settled(account, 'bk_stale', 1);
+    expect(proxy.requests.map((r) => `${r.method} ${r.status}`)).toEqual(expect.arrayContaining(['DELETE 404', 'PROPFIND 404', 'DELETE 200']));
+    expect(await eventsWithUid(calendarUrl, account, 'bk_stale')).toEqual([]);
+    expect((await ctx.api('GET', account)).body.calendar.url).toBe(calendarUrl);
+  });
+});
+
+describe('nothing lost, refusals visible', () => {
+  it('an outage longer than every queue retry: changes wait with the sweeper, then are written once; the DLQ holds only the invalid message', async () => {
+    const { account, calendarUrl } = await connected();
+    await drain(stack.dlqUrl);
+    proxy.setFault(() => ({ status: 503, headers: { 'Retry-After': '1' } }));
+    const ids = ['bk_out1', 'bk_out2', 'bk_out3', 'bk_out4'];
+    await send(...ids.map((id) => bookingEvent('confirmed', account, id, 0)));
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageGroupId: account, MessageBody: '{"type":"booking.confirmed"}' }));
+    const handedOver = () => ctx.output.published.reduce((n, m) => n + (m.values.HandedToSweeper ?? 0), 0);
+    await until('every change handed to the sweeper', async () => handedOver() >= ids.length);
+    // Out of queue receives, still down: the sweeper keeps them going, the DLQ never sees them.
+    await stack.sweep();
+    expect((await ctx.api('GET', account)).body).toMatchObject({ status: 'active', pendingChanges: 4, failedChanges: 0 });
+
+    proxy.setFault(undefined);
+    await until('all written after the outage', async () => {
+      await stack.sweep();
+      const r = await Promise.all(ids.map((id) => record(account, id)));
+      return r.every((x) => x?.appliedSeq === 0);
+    });
+    for (const id of ids) expect(await eventsWithUid(calendarUrl, account, id)).toHaveLength(1);
+    expect((await ctx.api('GET', account)).body).toMatchObject({ pendingChanges: 0, lastSync: { outcome: 'ok' } });
+    const dead = await until('the invalid message in the DLQ', async () => {
+      const m = await drain(stack.dlqUrl);
+      return m.length > 0 && m;
+    });
+    expect(dead.map((m) => m.Body)).toEqual(['{"type":"booking.confirmed"}']);
+  });
+
+  it('a change the server refuses for good is recorded, counted and alarmed, and tried again when the booking changes', async () => {
+    const { account, calendarUrl } = await connected();
+    const path = objectPath(calendarUrl, account, 'bk_refused');
+    proxy.setFault((req) => (req.method === 'PUT' && req.path === path ? { status: 400, body: 'bad event' } : undefined));
+    await send(bookingEvent('confirmed', account, 'bk_refused', 0));
+    const failed = await until('refusal recorded', async () => {
+      const r = await record(account, 'bk_refused');
+      return r?.failedSeq === 0 && r;
+    });
+    expect(failed.failure).toBe('event_rejected');
+    expect((await ctx.api('GET', account)).body).toMatchObject({ status: 'active', pendingChanges: 0, failedChanges: 1, lastSync: { outcome: 'failed', error: 'event_rejected' } });
+    expect(ctx.output.published.some((m) => m.values.EventRejected! > 0)).toBe(true);
+    // Not retried by itself: no sweep picks it up.
+    proxy.reset();
+    await stack.sweep();
+    expect(proxy.requests).toEqual([]);
+    proxy.setFault(undefined);
+    await send(bookingEvent('updated', account, 'bk_refused', 1, { title: 'Fixed' }));
+    await settled(account, 'bk_refused', 1);
+    expect((await ctx.api('GET', account)).body).toMatchObject({ failedChanges: 0, lastSync: { outcome: 'ok' } });
+  });
+
+  it('a 412 again right after re-reading is a conflict of the moment: retried, not refused', async () => {
+    const { account, calendarUrl } = await connected();
+    const path = objectPath(calendarUrl, account, 'bk_412');
+    let conflicts = 0;
+    proxy.setFault((req) => (req.method === 'PUT' && req.path === path && conflicts++ < 2 ? { status: 412 } : undefined));
+    await send(bookingEvent('confirmed', account, 'bk_412', 0));
+    const written = await settled(account, 'bk_412', 0);
+    expect(written.failedSeq).toBeUndefined();
+    expect(conflicts).toBeGreaterThanOrEqual(2);
+    expect((await ctx.api('GET', account)).body).toMatchObject({ failedChanges: 0 });
+    expect(await eventsWithUid(calendarUrl, account, 'bk_412')).toHaveLength(1);
+  });
+});
+
