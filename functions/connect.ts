@@ -1,3 +1,4 @@
+import { caldavOptions } from '../shared/config.js';
 import { connect } from '../shared/connect.js';
 import { parseConnectRequest } from '../shared/connect-request.js';
 import { AttemptStore } from '../shared/store/attempts.js';
@@ -10,7 +11,7 @@ const deps = {
   connections,
   attempts: new AttemptStore(table),
   cipher: cipherFromConfig(config),
-  caldav: { serverUrl: config.CALDAV_SERVER_URL, timeoutMs: config.CALDAV_TIMEOUT_MS },
+  caldav: caldavOptions(config),
   log,
   afterConnect: replayHeldChanges,
 };

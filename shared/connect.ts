@@ -1,3 +1,4 @@
+import type { AllowedHosts } from './caldav/trusted-hosts.js';
 import type { CredentialCipher } from './cipher/port.js';
 import { discoverCalendar, NoCalendarError, type Discovery } from './caldav/discovery.js';
 import { CaldavError, type DavCredentials } from './caldav/transport.js';
@@ -11,7 +12,7 @@ export interface ConnectionDeps {
   connections: ConnectionStore;
   attempts: AttemptStore;
   cipher: CredentialCipher;
-  caldav: { serverUrl: string; timeoutMs: number; fetch?: typeof fetch };
+  caldav: { serverUrl: string; timeoutMs: number; allowedHosts: AllowedHosts; fetch?: typeof fetch };
   log: Log;
   now?: () => Date;
   /**

@@ -1,3 +1,4 @@
+import { caldavOptions } from '../../shared/config.js';
 import { CalendarObjects } from '../../shared/caldav/objects.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import type { AccountSyncDeps } from '../../shared/sync/account-sync.js';
@@ -7,8 +8,8 @@ import { config, connections, log, table } from './runtime.js';
 export const syncDeps: AccountSyncDeps & { bookings: BookingStore } = {
   connections,
   bookings: new BookingStore(table),
-  objects: new CalendarObjects({ timeoutMs: config.CALDAV_TIMEOUT_MS }),
+  objects: new CalendarObjects(caldavOptions(config)),
   attendeeMode: config.ATTENDEE_MODE,
-  caldav: { serverUrl: config.CALDAV_SERVER_URL, timeoutMs: config.CALDAV_TIMEOUT_MS },
+  caldav: caldavOptions(config),
   log,
 };

@@ -1,8 +1,11 @@
 import { createObject, deleteObject, updateObject } from 'tsdav';
+import type { AllowedHosts } from './trusted-hosts.js';
 import { basicAuth, CaldavError, classifyStatus, davFetch, errorForResponse, type DavCredentials } from './transport.js';
 
 export interface ObjectClientOptions {
   timeoutMs: number;
+  /** Hosts that may receive the credentials: a stored calendar URL elsewhere gets no request. */
+  allowedHosts: AllowedHosts;
   fetch?: typeof fetch;
 }
 

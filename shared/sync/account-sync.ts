@@ -1,3 +1,4 @@
+import type { AllowedHosts } from '../caldav/trusted-hosts.js';
 import { discoverCalendar, NoCalendarError } from '../caldav/discovery.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import { mapLimit } from '../concurrency.js';
@@ -8,7 +9,7 @@ import { reconcileBooking, type CalendarTarget, type ReconcileDeps } from './rec
 
 export interface AccountSyncDeps extends ReconcileDeps {
   connections: ConnectionStore;
-  caldav: { serverUrl: string; timeoutMs: number; fetch?: typeof fetch };
+  caldav: { serverUrl: string; timeoutMs: number; allowedHosts: AllowedHosts; fetch?: typeof fetch };
   log: Log;
   /** Bookings of one account written at once. */
   concurrency?: number;
@@ -94,6 +95,9 @@ function classify(err: unknown): Exclude<BookingOutcome, { result: 'ok' }> {
     case 'not_found':
     case 'moved':
       return { result: 'failed', error: 'calendar_not_found' };
+    case 'untrusted':
+      // Even re-discovery found no calendar on a trusted host: never retried with these credentials.
+      return { result: 'failed', error: 'calendar_untrusted' };
     default:
       return { result: 'failed', error: 'calendar_rejected_event' };
   }

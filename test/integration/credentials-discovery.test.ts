@@ -22,6 +22,9 @@ import { startProxy, type Proxy } from '../support/proxy.js';
 import { startRadicale, type RadicaleServer } from '../support/radicale.js';
 import { startXandikos, type XandikosServer } from '../support/xandikos.js';
 
+/** Every test server listens on 127.0.0.1: the trusted host here. */
+const LOCAL = ['127.0.0.1'];
+
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
 const WRONG = 'wxyz-wxyz-wxyz-wxyz';
 const ANN = 'ann@icloud.com'; // Home + a VTODO Reminders list that sorts first
@@ -73,7 +76,7 @@ function deps(serverUrl: string, timeoutMs = 5_000) {
     connections: new ConnectionStore(table),
     attempts: new AttemptStore(table),
     cipher: localCipher(randomBytes(32)),
-    caldav: { serverUrl, timeoutMs },
+    caldav: { serverUrl, timeoutMs, allowedHosts: LOCAL },
     log,
   };
   return { deps: d, log };
@@ -101,7 +104,7 @@ function reportCount(server: string, d: Discovery, seen: number) {
 describe('discovery on real servers', () => {
   it('Radicale: finds Home, never the VTODO-only Reminders list, in at most 4 requests', async () => {
     radicaleProxy.reset();
-    const d = await discoverCalendar({ serverUrl: radicaleProxy.url, credentials: creds(), timeoutMs: 5_000 });
+    const d = await discoverCalendar({ serverUrl: radicaleProxy.url, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL });
     expect(d.calendar).toEqual({ url: `${radicaleProxy.url}/ann%40icloud.com/home/`, name: 'Home' });
     expect(d.principalUrl).toBe(`${radicaleProxy.url}/ann%40icloud.com/`);
     expect(d.homeUrl).toBe(`${radicaleProxy.url}/ann%40icloud.com/`);
@@ -113,7 +116,7 @@ describe('discovery on real servers', () => {
 
   it('Xandikos behind Basic auth: finds its calendar in at most 4 requests', async () => {
     xandikos.proxy.reset();
-    const d = await discoverCalendar({ serverUrl: xandikos.url, credentials: creds(), timeoutMs: 5_000 });
+    const d = await discoverCalendar({ serverUrl: xandikos.url, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL });
     expect(d.calendar.url).toBe(`${xandikos.url}${xandikos.calendarPath}`);
     expect(d.homeUrl).toBe(`${xandikos.url}${xandikos.calendarHomePath}`);
     expect(xandikos.proxy.requests.every((r) => r.status === 207)).toBe(true);
@@ -125,7 +128,7 @@ describe('discovery on real servers', () => {
   it('iCloud-shaped: the calendar URL is on the partition host (B), not on caldav.icloud.com (A)', async () => {
     icloud.a.reset();
     icloud.b.reset();
-    const d = await discoverCalendar({ serverUrl: icloud.url, credentials: creds(), timeoutMs: 5_000 });
+    const d = await discoverCalendar({ serverUrl: icloud.url, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL });
     expect(d.calendar).toEqual({ url: `${icloud.partitionUrl}/ann%40icloud.com/home/`, name: 'Home' });
     expect(d.homeUrl.startsWith(`${icloud.partitionUrl}/`)).toBe(true);
     expect(d.calendar.url.startsWith(`${icloud.url}/`)).toBe(false);
@@ -140,7 +143,7 @@ describe('discovery on real servers', () => {
   });
 
   it('the calendar found on B is where events can be written (PUT through B succeeds)', async () => {
-    const d = await discoverCalendar({ serverUrl: icloud.url, credentials: creds(), timeoutMs: 5_000 });
+    const d = await discoverCalendar({ serverUrl: icloud.url, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL });
     const res = await fetch(`${d.calendar.url}discovery-check.ics`, {
       method: 'PUT',
       headers: { authorization: `Basic ${Buffer.from(`${ANN}:${PASSWORD}`).toString('base64')}`, 'content-type': 'text/calendar' },
@@ -154,14 +157,14 @@ describe('discovery on real servers', () => {
     ['Xandikos', () => xandikos.url],
     ['iCloud-like (two WWW-Authenticate challenges)', () => icloud.url],
   ])('%s: a wrong password is a CaldavError "unauthorized"', async (_name, url) => {
-    const err = await rejectionOf(discoverCalendar({ serverUrl: url(), credentials: creds(ANN, WRONG), timeoutMs: 5_000 }));
+    const err = await rejectionOf(discoverCalendar({ serverUrl: url(), credentials: creds(ANN, WRONG), timeoutMs: 5_000, allowedHosts: LOCAL }));
     expect(err).toBeInstanceOf(CaldavError);
     expect(err).toMatchObject({ failure: 'unauthorized', status: 401 });
     expect(String((err as Error).message)).not.toContain(WRONG);
   });
 
   it('a user with only a VTODO list: NoCalendarError', async () => {
-    const err = await rejectionOf(discoverCalendar({ serverUrl: radicale.url, credentials: creds(TODO_ONLY), timeoutMs: 5_000 }));
+    const err = await rejectionOf(discoverCalendar({ serverUrl: radicale.url, credentials: creds(TODO_ONLY), timeoutMs: 5_000, allowedHosts: LOCAL }));
     expect(err).toBeInstanceOf(NoCalendarError);
   });
 });
@@ -251,7 +254,7 @@ describe('connect (service): an unreachable, failing or slow server → calendar
 
   it('server down (nothing listens on the port)', async () => {
     const port = await freePort();
-    const direct = await rejectionOf(discoverCalendar({ serverUrl: `http://127.0.0.1:${port}`, credentials: creds(), timeoutMs: 5_000 }));
+    const direct = await rejectionOf(discoverCalendar({ serverUrl: `http://127.0.0.1:${port}`, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL }));
     expect(direct).toMatchObject({ failure: 'transient' });
     await expectUnavailable(`http://127.0.0.1:${port}`);
   });

@@ -7,6 +7,9 @@ import { readCalendar } from '../helpers/calendar.js';
 import { parseIcs } from '../helpers/ics.js';
 import { testStack } from '../helpers/stack.js';
 
+/** Every test server listens on 127.0.0.1: the trusted host here. */
+const LOCAL = ['127.0.0.1'];
+
 /**
  * The same sync on an iCloud-shaped setup (the stack's configured server) and on Xandikos.
  * CALDAV_SERVER_URL is only used to discover, so the Xandikos account is stored with the
@@ -84,7 +87,7 @@ describe('Xandikos', () => {
     // Xandikos the way a connect against it would have (discovery on Xandikos is covered by
     // the credentials tests).
     const { discoverCalendar } = await import('../../shared/caldav/discovery.js');
-    const found = await discoverCalendar({ serverUrl: xandikos.url, credentials: { username: 'bob', password: PASSWORD }, timeoutMs: 5000 });
+    const found = await discoverCalendar({ serverUrl: xandikos.url, credentials: { username: 'bob', password: PASSWORD }, timeoutMs: 5000, allowedHosts: LOCAL });
     const { ConnectionStore } = await import('../../shared/store/connections.js');
     const { createTable } = await import('../../shared/store/table.js');
     const { localCipher, loadOrCreateKey } = await import('../../shared/cipher/local.js');

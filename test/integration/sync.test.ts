@@ -15,6 +15,9 @@ import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import { replayHeld } from '../../shared/sync/replay.js';
 
+/** Every test server listens on 127.0.0.1: the trusted host here. */
+const LOCAL = ['127.0.0.1'];
+
 function parseBody(body: unknown): BookingEvent {
   const parsed = parseBookingEvent(JSON.stringify(body));
   if (!parsed.ok) throw new Error(parsed.reason);
@@ -282,9 +285,9 @@ describe('booking sync on Radicale', () => {
     const deps = {
       connections: new ConnectionStore(table),
       bookings,
-      objects: new CalendarObjects({ timeoutMs: 5000 }),
+      objects: new CalendarObjects({ timeoutMs: 5000, allowedHosts: LOCAL }),
       attendeeMode: 'attendees' as const,
-      caldav: { serverUrl: proxy.url, timeoutMs: 5000 },
+      caldav: { serverUrl: proxy.url, timeoutMs: 5000, allowedHosts: LOCAL },
       log,
       now,
       requeue: async (events: BookingEvent[]) => void requeued.push(...events),
