@@ -108,6 +108,11 @@ function mapDiscoveryError(err: unknown, log: Log, accountId: string): DomainErr
       'iCloud rejected the Apple ID or password. Use an app-specific password generated at appleid.apple.com, not your Apple ID password.',
     );
   }
+  if (err instanceof CaldavError && err.failure === 'untrusted') {
+    // The server named (or redirected to) a host we don't send credentials to: nothing was sent there.
+    log.error('CalDAV server named an untrusted host during connect', { accountId, error: err.message });
+    return new DomainError('calendar_unavailable', 'The calendar server could not be reached. Try again in a few minutes.');
+  }
   log.warn('CalDAV server unavailable during connect', {
     accountId,
     failure: err instanceof CaldavError ? err.failure : 'error',

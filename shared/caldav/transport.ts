@@ -87,7 +87,7 @@ export function davFetch({ timeoutMs, allowedHosts, deadline, fetch: base = glob
     const url = input instanceof Request ? input.url : String(input);
     const untrusted = untrustedReason(url, allowedHosts);
     if (untrusted) throw new CaldavError('untrusted', `CalDAV request refused: ${untrusted}`);
-    const ms = deadline === undefined ? timeoutMs : Math.min(timeoutMs, deadline - Date.now());
+    const ms = deadline === undefined ? timeoutMs : Math.min(timeoutMs, Math.floor(deadline - Date.now()));
     if (ms <= 0) throw new CaldavError('transient', 'CalDAV request not started: out of time');
     const timeout = AbortSignal.timeout(ms);
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
