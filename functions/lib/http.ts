@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { isValidAccountId } from '../../shared/account-id.js';
 import { DomainError, type ErrorCode } from '../../shared/errors.js';
 import type { Log } from '../../shared/logger.js';
 
@@ -33,7 +34,7 @@ export function errorResponse(err: DomainError): HttpResult {
 /** The caller's account: only ever the JWT `sub` the authorizer verified. */
 export function accountIdOf(event: HttpEvent): string | undefined {
   const sub = event.requestContext?.authorizer?.jwt?.claims?.sub;
-  return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
+  return isValidAccountId(sub) ? sub : undefined;
 }
 
 /**
@@ -49,7 +50,8 @@ export function httpRoute(log: Log, route: (accountId: string, event: HttpEvent)
     .after(async () => log.resetKeys())
     .handler(async (event) => {
       const accountId = accountIdOf(event);
-      // A token the authorizer accepted but without a subject is no valid token here: same answer.
+      // A token the authorizer accepted but without a usable subject (none, or over 256
+      // characters) is no valid token here: same answer.
       if (!accountId) return json(401, { message: 'Unauthorized' });
       try {
         return await route(accountId, event);

@@ -267,7 +267,7 @@ describe('bad input never gives a 5xx', () => {
     }
   });
 
-  it.each(['user#1', 'ACCOUNT#account-a', 'account-a#CONNECTION', '用户-1', 'a b', 'x'.repeat(300)])(
+  it.each(['user#1', 'ACCOUNT#account-a', 'account-a#CONNECTION', '用户-1', 'a b', 'x'.repeat(256), '用'.repeat(256)])(
     'an unusual token subject (%s) is just another account',
     async (sub) => {
       expect((await call('GET', { as: sub })).body).toStrictEqual({ status: 'not_connected' });
@@ -276,6 +276,16 @@ describe('bad input never gives a 5xx', () => {
       expect((await api.connectionItem('account-a'))?.appleId).toBe(ANN);
     },
   );
+
+  it.each([257, 5_000])('a validly signed token whose sub has %i characters is not a valid account id: 401, never a 5xx', async (n) => {
+    for (const sub of ['x'.repeat(n), '用'.repeat(n)]) {
+      for (const method of ['GET', 'POST', 'DELETE']) {
+        const res = await call(method, { as: sub, body: method === 'POST' ? { appleId: ANN, appSpecificPassword: ANN_PASSWORD } : undefined });
+        expect(res.status).toBe(401);
+        expect(res.body).toStrictEqual({ message: 'Unauthorized' });
+      }
+    }
+  });
 
   it('no response in this file was a 5xx other than the 502 for a failing calendar server', () => {
     expect(seen.length).toBeGreaterThan(50);
