@@ -4,20 +4,23 @@ import { discoverCalendar, NoCalendarError, type Discovery } from './caldav/disc
 import { CaldavError, type DavCredentials } from './caldav/transport.js';
 import { DomainError } from './errors.js';
 import type { Log } from './logger.js';
-import type { AttemptStore } from './store/attempts.js';
+import { reserveConnectAttempt, type ConnectLimits } from './connect-limit.js';
+import { deadlineFrom, within, type Deadline } from './deadline.js';
 import { toDetails, type Details } from './connection-details.js';
 import { AppleIdConflict, type Connection, type ConnectionStore } from './store/connections.js';
 
 export interface ConnectionDeps {
   connections: ConnectionStore;
-  attempts: AttemptStore;
+  /** Rejected-login limits per account and per Apple ID. */
+  limits: ConnectLimits;
   cipher: CredentialCipher;
   caldav: { serverUrl: string; timeoutMs: number; allowedHosts: AllowedHosts; fetch?: typeof fetch };
   log: Log;
   now?: () => Date;
   /**
    * Runs after a successful connect with the verified credentials, e.g. to write booking
-   * changes held while the previous password was rejected. Its failure never fails connect.
+   * changes held while the previous password was rejected. Its failure never fails connect,
+   * and it gets only the time left before connect must answer.
    */
   afterConnect?: (connection: Connection, credentials: DavCredentials) => Promise<unknown>;
 }
@@ -28,35 +31,45 @@ export interface ConnectInput {
   appSpecificPassword: string;
 }
 
+export interface ConnectOptions {
+  /** When connect must have answered (from the Lambda's remaining time); default 25 s from now. */
+  deadline?: Deadline;
+}
+
+/** Kept back from discovery for what follows it: KMS Encrypt and the DynamoDB writes. */
+export const SAVE_RESERVE_MS = 3_000;
+
 /**
  * Verifies the Apple ID and app-specific password against the CalDAV server, finds the
- * default calendar, and only then encrypts and stores the password.
+ * default calendar, and only then encrypts and stores the password. Discovery gets the time
+ * left before the deadline minus what saving needs, so connect always answers itself: a slow
+ * server is `calendar_unavailable` and its attempt is released (never a rejected login), and
+ * once the connection is saved the answer is its 2xx whatever happens after.
  */
-export async function connect(deps: ConnectionDeps, accountId: string, input: ConnectInput): Promise<{ created: boolean; details: Details }> {
+export async function connect(deps: ConnectionDeps, accountId: string, input: ConnectInput, opts: ConnectOptions = {}): Promise<{ created: boolean; details: Details }> {
+  const deadline = opts.deadline ?? deadlineFrom(undefined);
   const existing = await deps.connections.get(accountId);
   if (existing && existing.appleId.trim().toLowerCase() !== input.appleId.trim().toLowerCase()) throw alreadyConnected();
 
-  const reservation = await deps.attempts.reserve(accountId);
-  if (!reservation.ok) {
-    deps.log.warn('connect refused: too many attempts', { accountId });
-    throw new DomainError('too_many_attempts', 'Too many failed attempts to connect. Wait a few minutes and try again.', undefined, reservation.retryAfterSeconds);
-  }
+  const attempt = await reserveConnectAttempt(deps.limits, accountId, input.appleId, deps.log);
+  const release = () =>
+    attempt.release().catch((err: unknown) => deps.log.error('could not release a connect attempt', { accountId, error: (err as Error).message }));
 
   const credentials = { username: input.appleId.trim(), password: input.appSpecificPassword };
   let found: Discovery;
   try {
-    found = await discoverCalendar({ ...deps.caldav, credentials });
+    found = await discoverCalendar({ ...deps.caldav, credentials, deadline: deadline.at - SAVE_RESERVE_MS });
   } catch (err) {
     const rejected = err instanceof CaldavError && isRejection(err);
-    if (!rejected) await deps.attempts.release(accountId, reservation.id);
+    if (!rejected) await release();
     throw mapDiscoveryError(err, deps.log, accountId);
   }
   deps.log.info('calendar discovered', { accountId, requests: found.requests, calendarUrl: found.calendar.url });
 
   const now = (deps.now?.() ?? new Date()).toISOString();
-  const ciphertext = await deps.cipher.encrypt(input.appSpecificPassword, accountId);
   let saved: { created: boolean; connection: Connection };
   try {
+    const ciphertext = await deps.cipher.encrypt(input.appSpecificPassword, accountId);
     saved = await deps.connections.save({
       accountId,
       appleId: input.appleId.trim(),
@@ -70,23 +83,34 @@ export async function connect(deps: ConnectionDeps, accountId: string, input: Co
       connectedAt: now,
     });
   } catch (err) {
+    // The login worked: whatever failed here is no rejected login.
+    await release();
     if (err instanceof AppleIdConflict) throw alreadyConnected();
     throw err;
   }
-  await deps.attempts.clear(accountId);
   deps.log.info(saved.created ? 'connected' : 'reconnected', { accountId });
 
+  // Saved: from here on nothing changes the answer, and nothing may outlive the deadline.
+  await attempt.clear().catch((err: unknown) => deps.log.warn('could not clear connect attempts', { accountId, error: (err as Error).message }));
   if (deps.afterConnect) {
-    try {
-      await deps.afterConnect(saved.connection, credentials);
-    } catch (err) {
-      deps.log.error('replaying held booking changes failed; they stay pending', { accountId, error: (err as Error).message });
+    const work = deps.afterConnect(saved.connection, credentials).then(
+      () => true,
+      (err: unknown) => {
+        deps.log.error('replaying held booking changes failed; they stay pending', { accountId, error: (err as Error).message });
+        return true;
+      },
+    );
+    if (!(await within(deadline.left(AFTER_CONNECT_RESERVE_MS), work))) {
+      deps.log.warn('replaying held booking changes ran out of time; what is left stays pending', { accountId });
     }
   }
   // Replaying held changes may have recorded a sync outcome: answer with the latest state.
-  const latest = (await deps.connections.get(accountId)) ?? saved.connection;
-  return { created: saved.created, details: toDetails(latest) };
+  const latest = await deps.connections.get(accountId).catch(() => undefined);
+  return { created: saved.created, details: toDetails(latest ?? saved.connection) };
 }
+
+/** Kept back after the replay of held changes for reading the connection once more. */
+const AFTER_CONNECT_RESERVE_MS = 1_000;
 
 /**
  * 401, or 403 while discovering the account's own principal and home (iCloud's answer for an

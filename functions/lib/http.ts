@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { isValidAccountId } from '../../shared/account-id.js';
 import { DomainError, type ErrorCode } from '../../shared/errors.js';
 import type { Log } from '../../shared/logger.js';
@@ -42,19 +42,19 @@ export function accountIdOf(event: HttpEvent): string | undefined {
  * mapped to the contract's error body. Unknown errors become a 500 with no detail; only the
  * error's name and message are logged (never the event, its body or headers).
  */
-export function httpRoute(log: Log, route: (accountId: string, event: HttpEvent) => Promise<HttpResult>) {
+export function httpRoute(log: Log, route: (accountId: string, event: HttpEvent, context: Context | undefined) => Promise<HttpResult>) {
   return middy<HttpEvent, HttpResult>()
     .before(async (request) => {
       log.appendKeys({ route: request.event.routeKey, requestId: request.event.requestContext?.requestId });
     })
     .after(async () => log.resetKeys())
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const accountId = accountIdOf(event);
       // A token the authorizer accepted but without a usable subject (none, or over 256
       // characters) is no valid token here: same answer.
       if (!accountId) return json(401, { message: 'Unauthorized' });
       try {
-        return await route(accountId, event);
+        return await route(accountId, event, context);
       } catch (err) {
         if (err instanceof DomainError) return errorResponse(err);
         log.error('unhandled error', { errorName: (err as Error)?.name, error: (err as Error)?.message });

@@ -11,9 +11,10 @@ import { discoverCalendar, NoCalendarError, type Discovery } from '../../shared/
 import { CaldavError } from '../../shared/caldav/transport.js';
 import { connect, type ConnectionDeps } from '../../shared/connect.js';
 import { DomainError } from '../../shared/errors.js';
-import { AttemptStore } from '../../shared/store/attempts.js';
+import { AttemptStore, CONNECT_LIMIT } from '../../shared/store/attempts.js';
+import { localAppleIdMac } from '../../shared/apple-id-mac.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
-import { accountKey, ATTEMPTS_SK, type Table } from '../../shared/store/table.js';
+import { accountKey, appleIdKey, ATTEMPTS_SK, type Table } from '../../shared/store/table.js';
 import { startTable } from '../helpers/dynamo.js';
 import { recordingLog } from '../helpers/log.js';
 import { startICloudLike, type ICloudLike } from '../support/icloud.js';
@@ -74,7 +75,7 @@ function deps(serverUrl: string, timeoutMs = 5_000) {
   const log = recordingLog();
   const d: ConnectionDeps = {
     connections: new ConnectionStore(table),
-    attempts: new AttemptStore(table),
+    limits: { accounts: new AttemptStore(table), appleIds: new AttemptStore(table, CONNECT_LIMIT, Date.now, appleIdKey), mac: localAppleIdMac(randomBytes(32)) },
     cipher: localCipher(randomBytes(32)),
     caldav: { serverUrl, timeoutMs, allowedHosts: LOCAL },
     log,
