@@ -74,7 +74,10 @@ export class BookingSync extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: 'AppleCalendarConnector',
       },
     });
-    data.grantTable(this.sync.role, ['GetItem', 'PutItem', 'UpdateItem', 'Query', 'DeleteItem']);
+    // What sync uses today: GetItem (connection, booking record) and UpdateItem (desired and
+    // applied state, lastSync, re-discovered calendar). No Put/Delete/Query: a sweeper that
+    // queries pending changes adds Query with itself.
+    data.grantTable(this.sync.role, ['GetItem', 'UpdateItem']);
     data.grantDecrypt(this.sync.role);
     // Invalid messages are sent straight to the dead-letter queue.
     iam.Grant.addToPrincipal({
