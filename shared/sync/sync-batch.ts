@@ -45,6 +45,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
       continue;
     }
     const { userId, booking } = parsed.event;
+    if (parsed.dropped) deps.log.warn('booking event: attendees dropped', { messageId: msg.id, accountId: userId, bookingId: booking.id, reasons: parsed.dropped });
     const byBooking = accounts.get(userId) ?? new Map<string, Pending[]>();
     accounts.set(userId, byBooking);
     byBooking.set(booking.id, [...(byBooking.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
