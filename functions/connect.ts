@@ -12,8 +12,8 @@ import { replayHeldChanges } from './lib/replay.js';
 
 const deps = {
   connections,
-  limits: { accounts: new AttemptStore(table), appleIds: new AttemptStore(table, CONNECT_LIMIT, Date.now, appleIdKey), mac: appleIdMacFromConfig(config) },
   cipher: cipherFromConfig(config),
+  limits: { accounts: new AttemptStore(table), appleIds: new AttemptStore(table, CONNECT_LIMIT, Date.now, appleIdKey), mac: appleIdMacFromConfig(config) },
   caldav: caldavOptions(config),
   log,
   afterConnect: replayHeldChanges,
