@@ -34,9 +34,10 @@ export class ConnectorStack extends Stack {
       jwtAudience: settings.jwtAudience,
       dashboardOrigin: settings.dashboardOrigin,
       caldavServerUrl: settings.caldavServerUrl,
+      ...(settings.caldavAllowedHosts ? { caldavAllowedHosts: settings.caldavAllowedHosts } : {}),
+      connectReservedConcurrency: settings.connectReservedConcurrency,
       retainLogs: settings.retainData,
     });
-
     this.bookingSync = new BookingSync(this, 'BookingSync', {
       data: this.data,
       caldavServerUrl: settings.caldavServerUrl,
@@ -44,6 +45,8 @@ export class ConnectorStack extends Stack {
       retainLogs: settings.retainData,
       ...(settings.producerPrincipalArn ? { producerPrincipalArn: settings.producerPrincipalArn } : {}),
     });
+    // Sync sends the credentials too: to the same trusted hosts.
+    if (settings.caldavAllowedHosts) this.bookingSync.sync.function.addEnvironment('CALDAV_ALLOWED_HOSTS', settings.caldavAllowedHosts.join(','));
 
     // Connect puts the changes held while a password was rejected back on the booking-events
     // queue, in the account's group (send only: it never receives, never writes to calendars).

@@ -3,6 +3,7 @@
 // wrong value fails `cdk synth` with a message instead of deploying something broken.
 import type { Node } from 'constructs';
 import { ATTENDEE_MODES, ICLOUD_CALDAV_URL, type AttendeeMode } from '../shared/config.js';
+import { invalidHostPattern, parseAllowedHosts } from '../shared/caldav/trusted-hosts.js';
 
 export type { AttendeeMode };
 
@@ -15,6 +16,10 @@ export interface ConnectorSettings {
   readonly dashboardOrigin: string;
   /** CalDAV server the connector logs in to. */
   readonly caldavServerUrl: string;
+  /** Hosts that may receive the credentials (CALDAV_ALLOWED_HOSTS); default: iCloud's, or the server URL's host. */
+  readonly caldavAllowedHosts?: readonly string[];
+  /** Concurrency reserved for (and capping) connect; 0 reserves none (accounts with a small concurrency quota). */
+  readonly connectReservedConcurrency: number;
   /** How attendees are written to the calendar event. */
   readonly attendeeMode: AttendeeMode;
   /** Role/user ARN of the booking service, given `sqs:SendMessage` on the booking-events queue. */
@@ -29,6 +34,7 @@ export const SETTING_DEFAULTS = {
   caldavServerUrl: ICLOUD_CALDAV_URL,
   attendeeMode: 'attendees',
   retainData: true,
+  connectReservedConcurrency: 10,
 } as const;
 
 /** Reads the settings from CDK context; throws a readable error for a missing or invalid one. */
@@ -39,6 +45,8 @@ export function settingsFromContext(node: Node): ConnectorSettings {
     jwtAudience: raw('jwtAudience'),
     dashboardOrigin: raw('dashboardOrigin'),
     caldavServerUrl: raw('caldavServerUrl'),
+    caldavAllowedHosts: raw('caldavAllowedHosts'),
+    connectReservedConcurrency: raw('connectReservedConcurrency'),
     attendeeMode: raw('attendeeMode'),
     producerPrincipalArn: raw('producerPrincipalArn'),
     retainData: raw('retainData'),
@@ -50,11 +58,14 @@ export function settingsFromContext(node: Node): ConnectorSettings {
 export function parseSettings(input: Record<string, unknown>): ConnectorSettings {
   const producerPrincipalArn = optionalString(input.producerPrincipalArn);
   const alarmTopicArn = optionalString(input.alarmTopicArn);
+  const allowedHosts = hostList(input.caldavAllowedHosts);
   return {
     jwtIssuer: httpsUrl('jwtIssuer', input.jwtIssuer),
     jwtAudience: audience(input.jwtAudience),
     dashboardOrigin: origin(input.dashboardOrigin),
     caldavServerUrl: httpsUrl('caldavServerUrl', input.caldavServerUrl ?? SETTING_DEFAULTS.caldavServerUrl),
+    ...(allowedHosts ? { caldavAllowedHosts: allowedHosts } : {}),
+    connectReservedConcurrency: wholeNumber('connectReservedConcurrency', input.connectReservedConcurrency ?? SETTING_DEFAULTS.connectReservedConcurrency, 0, 1000),
     attendeeMode: attendeeMode(input.attendeeMode ?? SETTING_DEFAULTS.attendeeMode),
     ...(producerPrincipalArn ? { producerPrincipalArn: arn('producerPrincipalArn', producerPrincipalArn, /^arn:aws[\w-]*:(iam|sts)::\d{12}:/) } : {}),
     retainData: bool('retainData', input.retainData ?? SETTING_DEFAULTS.retainData),
@@ -116,4 +127,20 @@ function bool(key: string, value: unknown): boolean {
 function arn(key: string, value: string, pattern: RegExp): string {
   if (!pattern.test(value)) fail(key, `is not a valid ARN for this setting: ${value}`);
   return value;
+}
+
+function hostList(value: unknown): string[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : fail('caldavAllowedHosts', 'must be a list of host names');
+  const hosts = parseAllowedHosts(list.map((h) => (typeof h === 'string' ? h : '')).join(','));
+  if (!hosts) return undefined;
+  const bad = hosts.map(invalidHostPattern).find(Boolean);
+  if (bad) fail('caldavAllowedHosts', bad);
+  return [...hosts];
+}
+
+function wholeNumber(key: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) fail(key, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return n;
 }

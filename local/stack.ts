@@ -35,6 +35,8 @@ export interface LocalStackOptions {
   visibilityTimeout?: number;
   maxReceiveCount?: number;
   caldavServerUrl?: string;
+  /** Hosts that may receive the credentials (CALDAV_ALLOWED_HOSTS; default: the server's host). */
+  caldavAllowedHosts?: string;
   caldavTimeoutMs?: number;
   region?: string;
   /** The fetch CalDAV requests go through (tests and the bench count or delay them). */
@@ -74,6 +76,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     QUEUE_URL: queue.queueUrl,
     DLQ_URL: queue.dlqUrl,
     CALDAV_SERVER_URL: opts.caldavServerUrl ?? ICLOUD_CALDAV_URL,
+    CALDAV_ALLOWED_HOSTS: opts.caldavAllowedHosts,
     CALDAV_TIMEOUT_MS: String(opts.caldavTimeoutMs ?? 10_000),
     RETRY_BASE_SECONDS: String(opts.retryBaseSeconds ?? SYNC_DEFAULTS.retryBaseSeconds),
     SWEEP_INTERVAL_SECONDS: String(sweepIntervalSeconds),

@@ -11,6 +11,7 @@ const stack = await startLocalStack({
   sweepIntervalSeconds: settings.SWEEP_INTERVAL_SECONDS,
   retryBaseSeconds: settings.RETRY_BASE_SECONDS,
   caldavServerUrl: settings.CALDAV_SERVER_URL,
+  caldavAllowedHosts: settings.CALDAV_ALLOWED_HOSTS,
   caldavTimeoutMs: settings.CALDAV_TIMEOUT_MS,
   region: settings.AWS_REGION,
 });

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { defaultAllowedHosts, invalidHostPattern, parseAllowedHosts, type AllowedHosts } from './caldav/trusted-hosts.js';
 
 /**
  * Everything the connector reads from its environment, validated once per process. This is
@@ -33,9 +34,13 @@ const positiveInt = (fallback: number) =>
 const schema = z.object({
   TABLE_NAME: z.string({ error: 'is required' }).check(z.minLength(1, 'is required')),
   CALDAV_SERVER_URL: z._default(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), ICLOUD_CALDAV_URL),
+  /** Comma-separated hosts (`*.` wildcards) that may receive the credentials; see readConfig for the default. */
+  CALDAV_ALLOWED_HOSTS: optionalText,
   CALDAV_TIMEOUT_MS: positiveInt(10_000),
   CIPHER: z._default(z.enum(['kms', 'local']), 'kms'),
   KMS_KEY_ID: optionalText,
+  /** KMS HMAC key that turns an Apple ID into its rate-limit key (connect only; the local stack derives one). */
+  APPLE_ID_MAC_KEY_ID: optionalText,
   LOCAL_KEY_FILE: optionalText,
   QUEUE_URL: optionalText,
   DLQ_URL: optionalText,
@@ -49,7 +54,10 @@ const schema = z.object({
   MAX_RECEIVE_COUNT: positiveInt(SYNC_DEFAULTS.maxReceiveCount),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = Omit<z.infer<typeof schema>, 'CALDAV_ALLOWED_HOSTS'> & {
+  /** Always set: the configured list, or the contract's default for CALDAV_SERVER_URL. */
+  CALDAV_ALLOWED_HOSTS: AllowedHosts;
+};
 
 export function readConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env);
@@ -57,10 +65,20 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);
   }
+  const allowed = parseAllowedHosts(parsed.data.CALDAV_ALLOWED_HOSTS) ?? defaultAllowedHosts(parsed.data.CALDAV_SERVER_URL);
+  const badHost = allowed.map(invalidHostPattern).find(Boolean);
+  if (badHost) throw new Error(`Invalid configuration: CALDAV_ALLOWED_HOSTS: ${badHost}`);
   // KMS_KEY_ID / LOCAL_KEY_FILE are checked where the cipher is built (functions/lib/platform.ts):
   // details and disconnect never encrypt and are deployed without KMS_KEY_ID.
-  return parsed.data;
+  return { ...parsed.data, CALDAV_ALLOWED_HOSTS: allowed };
 }
+
+/** The CalDAV options domain code takes: server, per-request timeout, trusted hosts. */
+export const caldavOptions = (config: Config) => ({
+  serverUrl: config.CALDAV_SERVER_URL,
+  timeoutMs: config.CALDAV_TIMEOUT_MS,
+  allowedHosts: config.CALDAV_ALLOWED_HOSTS,
+});
 
 /** The local stack's own settings (contract §4), from `npm start`'s environment. */
 const localSchema = z.object({
@@ -71,6 +89,7 @@ const localSchema = z.object({
   SWEEP_INTERVAL_SECONDS: positiveInt(60),
   RETRY_BASE_SECONDS: positiveInt(SYNC_DEFAULTS.retryBaseSeconds),
   CALDAV_SERVER_URL: z._default(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), ICLOUD_CALDAV_URL),
+  CALDAV_ALLOWED_HOSTS: optionalText,
   CALDAV_TIMEOUT_MS: positiveInt(10_000),
   AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
 });

@@ -29,13 +29,18 @@ export async function getDetails(deps: DetailsDeps, accountId: string): Promise<
 /** The details of a connection, with the counts of its booking changes not yet written. */
 export async function detailsOf(deps: Pick<DetailsDeps, 'bookings'>, conn: Connection): Promise<Details> {
   const records = (await deps.bookings.unsettled(conn.accountId)).filter((r) => r.generation === conn.generation);
+  return connectedDetails(conn, records.filter(isPending).length, records.filter(isFailed).length);
+}
+
+/** The details of a connection from the item alone (connect's answer when counting ran out of time). */
+export function connectedDetails(conn: Connection, pendingChanges = 0, failedChanges = 0): Details {
   return {
     status: conn.status,
     appleId: conn.appleId,
     calendar: { name: conn.calendarName, url: conn.calendarUrl },
     connectedAt: conn.connectedAt,
     ...(conn.lastSync ? { lastSync: conn.lastSync } : {}),
-    pendingChanges: records.filter(isPending).length,
-    failedChanges: records.filter(isFailed).length,
+    pendingChanges,
+    failedChanges,
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import ical, { ICalAttendeeRole, ICalAttendeeStatus, ICalEventStatus, type ICalAttendeeScheduleAgent } from 'ical-generator';
 import type { BookingDetails } from './booking-event.js';
+import { eventText } from './event-text.js';
 
 import type { AttendeeMode } from './config.js';
 
@@ -44,9 +45,10 @@ export function bookingToIcs(
     stamp: opts.stamp ?? new Date(),
     start: new Date(booking.start),
     end: new Date(booking.end),
-    summary: booking.title,
-    description: description || undefined,
-    location: booking.location || undefined,
+    // Control characters are stripped from event text (event-text.ts); escaping and folding are ical-generator's.
+    summary: eventText(booking.title) ?? '',
+    description: eventText(description) || undefined,
+    location: eventText(booking.location) || undefined,
     status: ICalEventStatus.CONFIRMED,
     organizer: { name: paramSafe(booking.organizer.name) ?? booking.organizer.email, email: booking.organizer.email },
     attendees:

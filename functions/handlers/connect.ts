@@ -1,10 +1,14 @@
+import { appleIdMacFromConfig } from '../../shared/apple-id-mac.js';
 import { BookingQueue } from '../../shared/booking-queue.js';
+import { caldavOptions } from '../../shared/config.js';
 import { connect, type ConnectionDeps } from '../../shared/connect.js';
 import { parseConnectRequest } from '../../shared/connect-request.js';
 import { detailsOf } from '../../shared/connection-details.js';
-import { AttemptStore } from '../../shared/store/attempts.js';
+import { deadlineFrom } from '../../shared/deadline.js';
+import { AttemptStore, CONNECT_LIMIT } from '../../shared/store/attempts.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
+import { appleIdKey } from '../../shared/store/table.js';
 import { requeueUnsettled } from '../../shared/sync/requeue.js';
 import { httpRoute, json } from '../lib/http.js';
 import type { Platform } from '../lib/platform.js';
@@ -16,18 +20,20 @@ export function createConnectHandler(p: Platform) {
   const queue = config.QUEUE_URL ? new BookingQueue(p.sqs, config.QUEUE_URL) : undefined;
   const deps: ConnectionDeps = {
     connections: new ConnectionStore(p.table),
-    attempts: new AttemptStore(p.table),
+    // Rejected logins limited per account and per Apple ID (a keyed hash of it), across accounts.
+    limits: { accounts: new AttemptStore(p.table), appleIds: new AttemptStore(p.table, CONNECT_LIMIT, Date.now, appleIdKey), mac: appleIdMacFromConfig(config) },
     cipher: p.cipher(),
-    caldav: { serverUrl: config.CALDAV_SERVER_URL, timeoutMs: config.CALDAV_TIMEOUT_MS, fetch: p.fetch },
+    caldav: { ...caldavOptions(config), fetch: p.fetch },
     log,
     now: p.now,
     // Held changes go back on the queue, to the account's one sync writer.
     afterConnect: (connection) => (queue ? requeueUnsettled({ bookings, queue, log }, connection) : Promise.resolve(0)),
     details: (connection) => detailsOf({ bookings }, connection),
   };
-  return httpRoute(log, async (accountId, event) => {
+  return httpRoute(log, async (accountId, event, context) => {
     const input = parseConnectRequest(event.body, event.isBase64Encoded);
-    const { created, details } = await connect(deps, accountId, input);
+    // Every budget comes from the time the Lambda has left.
+    const { created, details } = await connect(deps, accountId, input, { deadline: deadlineFrom(context?.getRemainingTimeInMillis?.()) });
     return json(created ? 201 : 200, details);
   });
 }

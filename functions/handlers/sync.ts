@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CalendarObjects } from '../../shared/caldav/objects.js';
-import { SYNC_DEFAULTS } from '../../shared/config.js';
+import { caldavOptions, SYNC_DEFAULTS } from '../../shared/config.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import { retryDelaySeconds } from '../../shared/sync/backoff.js';
@@ -19,7 +19,7 @@ import type { Platform } from '../lib/platform.js';
  */
 export function createSyncHandler(p: Platform, opts: { random?: () => number } = {}) {
   const { config, log } = p;
-  const caldav = { serverUrl: config.CALDAV_SERVER_URL, timeoutMs: config.CALDAV_TIMEOUT_MS, fetch: p.fetch };
+  const caldav = { ...caldavOptions(config), fetch: p.fetch };
   const deps: BatchDeps = {
     connections: new ConnectionStore(p.table),
     bookings: new BookingStore(p.table, () => p.now().getTime(), config.SWEEP_INTERVAL_SECONDS * 1000),

@@ -1,5 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { isValidAccountId } from '../../shared/account-id.js';
 import { DomainError, type ErrorCode } from '../../shared/errors.js';
 import type { Log } from '../../shared/logger.js';
 
@@ -33,7 +34,7 @@ export function errorResponse(err: DomainError): HttpResult {
 /** The caller's account: only ever the JWT `sub` the authorizer verified. */
 export function accountIdOf(event: HttpEvent): string | undefined {
   const sub = event.requestContext?.authorizer?.jwt?.claims?.sub;
-  return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
+  return isValidAccountId(sub) ? sub : undefined;
 }
 
 /** Request keys on every log line of the request, removed when it ends (however it ends). */
@@ -63,15 +64,16 @@ const domainErrors = (log: Log): MiddlewareObj<HttpEvent, HttpResult> => ({
  * Thin glue for an HTTP route: the account from the token, one domain call, domain errors
  * mapped to the contract's error body.
  */
-export function httpRoute(log: Log, route: (accountId: string, event: HttpEvent) => Promise<HttpResult>) {
+export function httpRoute(log: Log, route: (accountId: string, event: HttpEvent, context: Context | undefined) => Promise<HttpResult>) {
   return middy<HttpEvent, HttpResult>()
     // onError runs in reverse order: errors are mapped (and logged with the request's keys) first.
     .use(requestLogKeys(log))
     .use(domainErrors(log))
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const accountId = accountIdOf(event);
-      // A token the authorizer accepted but without a subject is no valid token here: same answer.
+      // A token the authorizer accepted but without a usable subject (none, or over 256
+      // characters) is no valid token here: same answer.
       if (!accountId) return json(401, { message: 'Unauthorized' });
-      return route(accountId, event);
+      return route(accountId, event, context);
     });
 }

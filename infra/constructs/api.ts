@@ -20,11 +20,27 @@ export interface ApiProps {
   readonly dashboardOrigin: string;
   readonly caldavServerUrl: string;
   readonly retainLogs: boolean;
+  /** Hosts that may receive the credentials (CALDAV_ALLOWED_HOSTS); default: from the server URL. */
+  readonly caldavAllowedHosts?: readonly string[];
+  /** Concurrency reserved for connect, which also caps it (0: none). @default 10 */
+  readonly connectReservedConcurrency?: number;
   /** Steady-state requests per second for the whole stage. @default 50 */
   readonly throttleRateLimit?: number;
   /** Burst of requests for the whole stage. @default 100 */
   readonly throttleBurstLimit?: number;
 }
+
+/**
+ * Per-route throttles (requests per second, burst) on top of the stage's: connect talks to
+ * iCloud and is the expensive one, so one caller can't use up the stage for everyone, nor
+ * make our egress look like an attack to iCloud. Not per user: per account and per Apple ID
+ * the connect limits in the application apply.
+ */
+export const ROUTE_THROTTLES: Record<string, { rateLimit: number; burstLimit: number }> = {
+  [`POST ${ROUTE_PATH}`]: { rateLimit: 5, burstLimit: 10 },
+  [`GET ${ROUTE_PATH}`]: { rateLimit: 25, burstLimit: 50 },
+  [`DELETE ${ROUTE_PATH}`]: { rateLimit: 5, burstLimit: 10 },
+};
 
 export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
@@ -47,10 +63,20 @@ export class Api extends Construct {
       timeout: Duration.seconds(28),
       serviceName: 'apple-calendar-connect',
       retainLogs: props.retainLogs,
-      environment: { ...common, KMS_KEY_ID: data.key.keyArn, CALDAV_SERVER_URL: props.caldavServerUrl },
+      environment: {
+        ...common,
+        KMS_KEY_ID: data.key.keyArn,
+        APPLE_ID_MAC_KEY_ID: data.appleIdMacKey.keyArn,
+        CALDAV_SERVER_URL: props.caldavServerUrl,
+        ...(props.caldavAllowedHosts?.length ? { CALDAV_ALLOWED_HOSTS: props.caldavAllowedHosts.join(',') } : {}),
+      },
+      // Reserved, so it always has room, and capped, so a flood of connects can't starve
+      // details, disconnect and sync of the account's concurrency.
+      reservedConcurrentExecutions: props.connectReservedConcurrency ?? 10,
     });
     data.grantTable(this.connect.role, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
     data.grantEncrypt(this.connect.role);
+    data.grantAppleIdMac(this.connect.role);
 
     this.details = new ConnectorFunction(this, 'Details', {
       name: 'details',
@@ -130,8 +156,13 @@ export class Api extends Construct {
       [apigw.HttpMethod.GET, this.details],
       [apigw.HttpMethod.DELETE, this.disconnect],
     ];
+    const stageResource = this.stage.node.defaultChild as apigw.CfnStage;
+    // RouteSettings is plain JSON to CloudFormation: its keys are spelled as CloudFormation spells them.
+    stageResource.routeSettings = Object.fromEntries(
+      Object.entries(ROUTE_THROTTLES).map(([routeKey, t]) => [routeKey, { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit }]),
+    );
     for (const [method, fn] of routes) {
-      this.httpApi.addRoutes({
+      const [route] = this.httpApi.addRoutes({
         path: ROUTE_PATH,
         methods: [method],
         authorizer,
@@ -139,6 +170,8 @@ export class Api extends Construct {
           timeout: Duration.seconds(29),
         }),
       });
+      // Route settings name the route: it must exist before the stage is updated.
+      stageResource.node.addDependency(route!);
     }
   }
 

@@ -86,7 +86,9 @@ export class BookingSync extends Construct {
         MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
       },
     });
-    // Records desired and applied state (UpdateItem), reads connections and records (GetItem).
+    // What sync uses: GetItem (connection, booking record) and UpdateItem (desired and applied
+    // state, retries, refusals, lastSync, re-discovered calendar). No Put/Delete/Query: the
+    // sweeper queries pending changes and deletes orphans, with its own grants.
     data.grantTable(this.sync.role, ['GetItem', 'UpdateItem']);
     data.grantDecrypt(this.sync.role);
     // Invalid messages are sent straight to the dead-letter queue.

@@ -26,6 +26,8 @@ export interface ConnectorFunctionProps {
   readonly serviceName: string;
   /** Keep the log group when the stack is deleted. */
   readonly retainLogs: boolean;
+  /** Concurrency reserved for (and capping) this function. @default none */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 export class ConnectorFunction extends Construct {
@@ -58,6 +60,7 @@ export class ConnectorFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       description: props.description,
       role: this.role,
       logGroup: this.logGroup,

@@ -23,6 +23,7 @@ export class Data extends Construct {
   readonly table: dynamodb.Table;
   readonly key: kms.Key;
   readonly alias: kms.Alias;
+  readonly appleIdMacKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: DataProps) {
     super(scope, id);
@@ -49,16 +50,32 @@ export class Data extends Construct {
       projectionType: dynamodb.ProjectionType.ALL,
     });
 
+    // Key policies name who may use each key; the account (its administrators, through IAM)
+    // may only manage them. No `kms:*` for the account root, so an IAM policy granting
+    // kms:Decrypt on "*" to some other principal decrypts nothing here.
     this.key = new kms.Key(this, 'CredentialsKey', {
       description: 'Encrypts the Apple app-specific passwords stored by the Apple Calendar connector',
       enableKeyRotation: true,
       rotationPeriod: Duration.days(365),
+      policy: adminOnlyKeyPolicy(),
       // Without the key the stored passwords cannot be read: it goes (after the waiting
       // period) only when the data goes too.
       removalPolicy,
       pendingWindow: Duration.days(30),
     });
     this.alias = this.key.addAlias(`alias/${Stack.of(this).stackName}/credentials`);
+
+    // The rejected-login limit per Apple ID is kept under an HMAC of the address made with
+    // this key, which never leaves KMS (connect may only kms:GenerateMac). HMAC keys have no
+    // automatic rotation; losing it only resets the 15-minute limits.
+    this.appleIdMacKey = new kms.Key(this, 'AppleIdMacKey', {
+      description: 'Keys the Apple Calendar connector rate limit per Apple ID (HMAC of the address, never the address)',
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      policy: adminOnlyKeyPolicy(),
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
   }
 
   /** Exactly these item actions on the table, nothing else. */
@@ -85,17 +102,69 @@ export class Data extends Construct {
     return this.grantKey(grantee, 'kms:Decrypt');
   }
 
-  private grantKey(grantee: iam.IGrantable, action: 'kms:Encrypt' | 'kms:Decrypt'): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: [action],
-      resourceArns: [this.key.keyArn],
-      conditions: {
-        // The context must be present ...
-        Null: { [`kms:EncryptionContext:${ENCRYPTION_CONTEXT_KEY}`]: 'false' },
-        // ... and be nothing but the account id.
-        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [ENCRYPTION_CONTEXT_KEY] },
-      },
-    });
+  /** kms:GenerateMac (HMAC-SHA-256) with the Apple ID key: the per-Apple-ID limit key. */
+  grantAppleIdMac(grantee: iam.IGrantable): iam.Grant {
+    const conditions = { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } };
+    this.appleIdMacKey.addToResourcePolicy(
+      new iam.PolicyStatement({ sid: 'GenerateMacByConnectOnly', principals: [grantee.grantPrincipal], actions: ['kms:GenerateMac'], resources: ['*'], conditions }),
+    );
+    return iam.Grant.addToPrincipal({ grantee, actions: ['kms:GenerateMac'], resourceArns: [this.appleIdMacKey.keyArn], conditions });
   }
+
+  /**
+   * The use is granted twice, on purpose: in the key policy (which alone decides, since the
+   * account root may not use the key) and in the role's own policy (so IAM tooling shows it).
+   */
+  private grantKey(grantee: iam.IGrantable, action: 'kms:Encrypt' | 'kms:Decrypt'): iam.Grant {
+    const conditions = {
+      // The context must be present ...
+      Null: { [`kms:EncryptionContext:${ENCRYPTION_CONTEXT_KEY}`]: 'false' },
+      // ... and be nothing but the account id.
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [ENCRYPTION_CONTEXT_KEY] },
+    };
+    const sid = action === 'kms:Encrypt' ? 'EncryptByConnectOnly' : 'DecryptBySyncOnly';
+    this.key.addToResourcePolicy(new iam.PolicyStatement({ sid, principals: [grantee.grantPrincipal], actions: [action], resources: ['*'], conditions }));
+    return iam.Grant.addToPrincipal({ grantee, actions: [action], resourceArns: [this.key.keyArn], conditions });
+  }
+}
+
+/**
+ * What the account's administrators may do with a key: manage it (describe, enable/disable,
+ * rotate, change its policy, aliases, tags, schedule deletion) — never use it (no Encrypt,
+ * Decrypt, ReEncrypt, GenerateDataKey, GenerateMac) and never CreateGrant (a grant would let
+ * them use it). Explicit actions, no wildcard. Through the account root: any administrator
+ * whose IAM policy allows these actions (CloudFormation's deployment role among them).
+ */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:DisableKeyRotation',
+  'kms:EnableKey',
+  'kms:EnableKeyRotation',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListAliases',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListKeyRotations',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:RotateKeyOnDemand',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateAlias',
+  'kms:UpdateKeyDescription',
+];
+
+function adminOnlyKeyPolicy(): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({ sid: 'AdministratorsManageButNeverUse', principals: [new iam.AccountRootPrincipal()], actions: KEY_ADMIN_ACTIONS, resources: ['*'] }),
+    ],
+  });
 }

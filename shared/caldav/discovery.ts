@@ -1,5 +1,6 @@
 import { propfind, type DAVResponse } from 'tsdav';
 import { basicAuth, CaldavError, classifyStatus, davFetch, type DavCredentials } from './transport.js';
+import { untrustedReason, type AllowedHosts } from './trusted-hosts.js';
 
 export interface CalendarInfo {
   url: string;
@@ -18,8 +19,15 @@ export interface DiscoverOptions {
   serverUrl: string;
   credentials: DavCredentials;
   timeoutMs: number;
+  /** Hosts that may receive the credentials: an href or redirect elsewhere fails discovery. */
+  allowedHosts: AllowedHosts;
+  /** No request runs past this time (ms since epoch). */
+  deadline?: number;
   fetch?: typeof fetch;
 }
+
+/** Same-host redirects discovery follows itself (e.g. Radicale's `/.well-known/caldav` → `/`). */
+const MAX_REDIRECTS = 3;
 
 /** One calendar collection as listed under the calendar home. */
 export interface ListedCollection {
@@ -38,6 +46,9 @@ export interface ListedCollection {
  * Three requests in the usual case, four when the server names a default calendar on a
  * schedule inbox that is not listed in the home. Every href is resolved against the URL of
  * the response that carried it, so an iCloud home on `pNN-caldav.icloud.com` keeps its host.
+ * Every href and redirect is checked against the trusted hosts: one that names another host
+ * (or plain http off loopback) fails discovery with an `untrusted` CaldavError, before any
+ * request goes there and before anything could be stored.
  */
 export async function discoverCalendar(opts: DiscoverOptions): Promise<Discovery> {
   const dav = new DavSession(opts);
@@ -69,12 +80,14 @@ export async function discoverCalendar(opts: DiscoverOptions): Promise<Discovery
   const collections = listing.filter((r) => r.ok && r.href).map((r) => toCollection(r, dav.resolve(r.href!)));
 
   let defaultUrl = collections.find((c) => c.defaultCalendarUrl)?.defaultCalendarUrl;
+  if (defaultUrl) checkTrusted(defaultUrl, opts.allowedHosts, 'default calendar');
   if (!defaultUrl && inboxUrl && !collections.some((c) => sameUrl(c.url, inboxUrl))) {
     defaultUrl = await dav.hrefProp(inboxUrl, 'scheduleDefaultCalendarURL', { 'c:schedule-default-calendar-URL': {} }, true);
   }
 
   const calendar = chooseDefaultCalendar(collections, defaultUrl);
   if (!calendar) throw new NoCalendarError();
+  checkTrusted(calendar.url, opts.allowedHosts, 'calendar');
   return { principalUrl: principal, homeUrl, calendar, requests: dav.requests };
 }
 
@@ -123,27 +136,50 @@ export function toCollection(r: DAVResponse, url: string): ListedCollection {
   };
 }
 
+function checkTrusted(url: string, allowed: AllowedHosts, what: string): string {
+  const reason = untrustedReason(url, allowed);
+  if (reason) throw new CaldavError('untrusted', `The server named an untrusted ${what} (${reason})`);
+  return url;
+}
+
 class DavSession {
   requests = 0;
   /** URL of the latest response: hrefs in it are relative to this (after any redirect). */
   private base: string;
   private readonly fetch: typeof fetch;
   private readonly headers: Record<string, string>;
+  private readonly allowed: AllowedHosts;
 
   constructor(opts: DiscoverOptions) {
     this.base = opts.serverUrl;
+    this.allowed = opts.allowedHosts;
     this.headers = basicAuth(opts.credentials);
-    const inner = davFetch({ timeoutMs: opts.timeoutMs, fetch: opts.fetch });
+    const inner = davFetch({ timeoutMs: opts.timeoutMs, allowedHosts: opts.allowedHosts, deadline: opts.deadline, fetch: opts.fetch });
     this.fetch = async (input, init) => {
-      this.requests += 1;
-      const res = await inner(input, init);
-      this.base = res.url || String(input);
-      return res;
+      let url = String(input);
+      for (let hops = 0; ; hops++) {
+        this.requests += 1;
+        const res = await inner(url, init);
+        const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+        if (!location || hops >= MAX_REDIRECTS) {
+          this.base = url;
+          return res;
+        }
+        // Follow a redirect only to the same host (and, via davFetch, only if trusted): a
+        // redirect elsewhere would carry the credentials to whoever the server names.
+        const next = new URL(location, url);
+        if (next.hostname.toLowerCase() !== new URL(url).hostname.toLowerCase()) {
+          throw new CaldavError('untrusted', `The server redirected to another host (${next.host})`);
+        }
+        await res.arrayBuffer().catch(() => undefined);
+        url = next.href;
+      }
     };
   }
 
+  /** An href from a response, resolved against that response's URL; refused if untrusted. */
   resolve(href: string): string {
-    return new URL(href, this.base).href;
+    return checkTrusted(new URL(href, this.base).href, this.allowed, 'href');
   }
 
   async propfind(url: string, depth: '0' | '1', props: Record<string, object>, optional = false): Promise<DAVResponse[]> {

@@ -1,9 +1,12 @@
 import { calendarQuery, createObject, deleteObject, propfind, updateObject } from 'tsdav';
 import { canHoldBookings, toCollection } from './discovery.js';
+import type { AllowedHosts } from './trusted-hosts.js';
 import { basicAuth, CaldavError, classifyStatus, davFetch, errorForResponse, type DavCredentials } from './transport.js';
 
 export interface ObjectClientOptions {
   timeoutMs: number;
+  /** Hosts that may receive the credentials: a stored calendar URL elsewhere gets no request. */
+  allowedHosts: AllowedHosts;
   fetch?: typeof fetch;
 }
 

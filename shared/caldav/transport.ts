@@ -1,3 +1,5 @@
+import { untrustedReason, type AllowedHosts } from './trusted-hosts.js';
+
 export interface DavCredentials {
   username: string;
   password: string;
@@ -10,6 +12,7 @@ export type CaldavFailure =
   | 'not_found' // 404 / 410
   | 'precondition_failed' // 412 (If-Match / If-None-Match)
   | 'moved' // 3xx on a request that must not be redirected
+  | 'untrusted' // the URL is not a trusted host over https: nothing was sent (trusted-hosts.ts)
   | 'transient' // 429, 5xx, timeout, network error: try again later
   | 'unexpected'; // anything else
 
@@ -64,23 +67,35 @@ export const basicAuth = (creds: DavCredentials): Record<string, string> => ({
 
 export interface DavFetchOptions {
   timeoutMs: number;
+  /** The hosts that may receive the credentials (`CALDAV_ALLOWED_HOSTS`); every URL is checked. */
+  allowedHosts: AllowedHosts;
+  /** No request runs past this time (ms since epoch): each one's timeout is cut to what is left. */
+  deadline?: number;
   /** Underlying fetch (tests and benchmarks wrap it to count requests). */
   fetch?: typeof fetch;
 }
 
 /**
- * A fetch with a timeout on every request that turns network failures and timeouts into
- * transient CaldavErrors. Node's fetch keeps connections alive, so a warm container reuses
- * its TLS connection to the calendar host.
+ * The only way a CalDAV request leaves the connector: a fetch that refuses (before sending
+ * anything) a URL that is not a trusted host over https, never follows a redirect (a 3xx is
+ * returned to the caller), has a timeout on every request, and turns network failures and
+ * timeouts into transient CaldavErrors. Node's fetch keeps connections alive, so a warm
+ * container reuses its TLS connection to the calendar host.
  */
-export function davFetch({ timeoutMs, fetch: base = globalThis.fetch }: DavFetchOptions): typeof fetch {
+export function davFetch({ timeoutMs, allowedHosts, deadline, fetch: base = globalThis.fetch }: DavFetchOptions): typeof fetch {
   return async (input, init) => {
-    const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    const url = input instanceof Request ? input.url : String(input);
+    const untrusted = untrustedReason(url, allowedHosts);
+    if (untrusted) throw new CaldavError('untrusted', `CalDAV request refused: ${untrusted}`);
+    const ms = deadline === undefined ? timeoutMs : Math.min(timeoutMs, Math.floor(deadline - Date.now()));
+    if (ms <= 0) throw new CaldavError('transient', 'CalDAV request not started: out of time');
+    const timeout = AbortSignal.timeout(ms);
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     try {
-      return await base(input, { ...init, signal });
+      return await base(input, { ...init, redirect: 'manual', signal });
     } catch (err) {
       const name = (err as Error).name;
-      const why = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : 'network error';
+      const why = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${ms} ms` : 'network error';
       throw new CaldavError('transient', `CalDAV request ${why}`);
     }
   };

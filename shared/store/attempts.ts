@@ -21,8 +21,9 @@ interface Item {
 const at = (entry: string) => Number(entry.split(':', 1)[0]);
 
 /**
- * Sliding-window limit on connect attempts per account, so our API can't be used to guess
- * passwords or get an Apple ID locked. An attempt is reserved before the login (counted
+ * Sliding-window limit on connect attempts per account — or, with `partition = appleIdKey`,
+ * per Apple ID across all accounts — so our API can't be used to guess passwords or get an
+ * Apple ID locked. `id` is the account id (or the Apple ID's MAC). An attempt is reserved before the login (counted
  * while under way, so concurrent requests can't overrun the limit), kept when the login is
  * rejected, and released when it was not. Optimistic locking on `version`; no transactions.
  */
@@ -31,6 +32,7 @@ export class AttemptStore {
     private readonly table: Table,
     private readonly limit: AttemptLimit = CONNECT_LIMIT,
     private readonly now: () => number = Date.now,
+    private readonly partition: (id: string) => string = accountKey,
   ) {}
 
   async reserve(accountId: string): Promise<Reservation> {
@@ -51,14 +53,14 @@ export class AttemptStore {
 
   /** A successful connect forgets earlier rejected logins too. */
   async clear(accountId: string): Promise<void> {
-    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: { pk: accountKey(accountId), sk: ATTEMPTS_SK } }));
+    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: { pk: this.partition(accountId), sk: ATTEMPTS_SK } }));
   }
 
   private async change(
     accountId: string,
     fn: (attempts: string[], now: number) => string[] | undefined,
   ): Promise<{ changed: boolean; attempts: string[] }> {
-    const Key = { pk: accountKey(accountId), sk: ATTEMPTS_SK };
+    const Key = { pk: this.partition(accountId), sk: ATTEMPTS_SK };
     for (let i = 0; i < 10; i++) {
       const now = this.now();
       const out = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key, ConsistentRead: true }));

@@ -7,6 +7,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  *   sk = CONNECTION           the connection (Apple ID, encrypted password, calendar, status)
  *   sk = CONNECT_ATTEMPTS     recent rejected logins (rate limit)
  *   sk = BOOKING#<bookingId>  one booking's desired and applied state (sync)
+ * and, outside any account, one partition per Apple ID for the limit that protects it:
+ *   pk = APPLE_ID#<HMAC of the normalised Apple ID>, sk = CONNECT_ATTEMPTS
  * `expiresAt` (epoch seconds) is the TTL attribute for records that expire.
  * The sparse global index `pending` (pendingShard, dueAt) holds only booking changes not yet
  * in the calendar: the sweeper's work list, never a table scan.
@@ -18,6 +20,8 @@ export interface Table {
 }
 
 export const accountKey = (accountId: string) => `ACCOUNT#${accountId}`;
+/** Keyed by a MAC (apple-id-mac.ts), never by the address: 43 characters of base64url. */
+export const appleIdKey = (appleIdMac: string) => `APPLE_ID#${appleIdMac}`;
 export const CONNECTION_SK = 'CONNECTION';
 export const ATTEMPTS_SK = 'CONNECT_ATTEMPTS';
 export const BOOKING_SK_PREFIX = 'BOOKING#';

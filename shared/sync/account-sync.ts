@@ -1,3 +1,4 @@
+import type { AllowedHosts } from '../caldav/trusted-hosts.js';
 import { discoverCalendar, NoCalendarError } from '../caldav/discovery.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import { mapLimit } from '../concurrency.js';
@@ -9,7 +10,7 @@ import { reconcileBooking, type CalendarTarget, type ReconcileDeps } from './rec
 
 export interface AccountSyncDeps extends ReconcileDeps {
   connections: ConnectionStore;
-  caldav: { serverUrl: string; timeoutMs: number; fetch?: typeof fetch };
+  caldav: { serverUrl: string; timeoutMs: number; allowedHosts: AllowedHosts; fetch?: typeof fetch };
   log: Log;
   /** First retry backoff step, in seconds. */
   retryBaseSeconds: number;
@@ -27,7 +28,7 @@ export type BookingOutcome =
   /** Try again in `retryAfterSeconds` (backoff, never sooner than the server asked). */
   | { result: 'retry'; retryAfterSeconds: number; error: string }
   /** Refused for good: recorded on the booking, not retried until it changes or the account reconnects. */
-  | { result: 'failed'; error: 'event_rejected' | 'calendar_not_found' };
+  | { result: 'failed'; error: 'event_rejected' | 'calendar_not_found' | 'calendar_untrusted' };
 
 /**
  * Writes the pending changes of some of an account's bookings to its calendar with the given
@@ -113,7 +114,7 @@ async function retryLater(deps: AccountSyncDeps, record: BookingRecord, err: unk
   return { result: 'retry', retryAfterSeconds: delay, error: err instanceof CaldavError ? 'calendar_unavailable' : 'internal_error' };
 }
 
-function classify(err: unknown): 'held' | 'retry' | 'event_rejected' | 'calendar_not_found' {
+function classify(err: unknown): 'held' | 'retry' | 'event_rejected' | 'calendar_not_found' | 'calendar_untrusted' {
   if (err instanceof NoCalendarError) return 'calendar_not_found';
   if (!(err instanceof CaldavError)) return 'retry';
   switch (err.failure) {
@@ -125,6 +126,9 @@ function classify(err: unknown): 'held' | 'retry' | 'event_rejected' | 'calendar
     case 'not_found':
     case 'moved':
       return 'calendar_not_found';
+    case 'untrusted':
+      // Even re-discovery found no calendar on a trusted host: never retried with these credentials.
+      return 'calendar_untrusted';
     default:
       return 'event_rejected';
   }

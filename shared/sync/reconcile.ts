@@ -52,8 +52,13 @@ export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarg
   throw new CaldavError('transient', 'booking kept changing while it was synced');
 }
 
-/** A write to the stored calendar URL that says the calendar is no longer there. */
-const isStaleCalendar = (err: unknown) => err instanceof StaleCalendar || (err instanceof CaldavError && ['moved', 'not_found', 'forbidden'].includes(err.failure));
+/**
+ * A write to the stored calendar URL that says the calendar is no longer there — or a stored
+ * URL that is no longer on a trusted host (CALDAV_ALLOWED_HOSTS changed, or stored before the
+ * check existed): no request went there; the calendar is found again within the trusted hosts.
+ */
+const isStaleCalendar = (err: unknown) =>
+  err instanceof StaleCalendar || (err instanceof CaldavError && ['moved', 'not_found', 'forbidden', 'untrusted'].includes(err.failure));
 
 class StaleCalendar extends Error {}
 

@@ -53,6 +53,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
       continue;
     }
     const { userId, booking } = parsed.event;
+    if (parsed.dropped) deps.log.warn('booking event: attendees dropped', { messageId: msg.id, accountId: userId, bookingId: booking.id, reasons: parsed.dropped });
     const byBooking = accounts.get(userId) ?? new Map<string, Pending[]>();
     accounts.set(userId, byBooking);
     byBooking.set(booking.id, [...(byBooking.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
@@ -94,9 +95,8 @@ async function syncAccount(deps: BatchDeps, accountId: string, byBooking: Map<st
     record ??= await deps.bookings.get(accountId, bookingId);
     if (record && isPending(record) && record.generation !== generation) {
       // Recorded for a connection that is gone (an advance that raced a disconnect): never
-      // written with this one. A newer change of the booking starts it afresh.
+      // written with this one (the sweeper deletes it). A newer change starts it afresh.
       deps.log.info('booking change of an earlier connection dropped', { accountId, bookingId });
-      await deps.bookings.deleteIf(record);
       outcomes.set(bookingId, { result: 'skipped' });
     } else if (record && isPending(record)) due.push({ bookingId, record });
     else outcomes.set(bookingId, { result: 'skipped' });

@@ -187,9 +187,11 @@ describe('POST /integrations/apple-calendar (connect)', () => {
     expect(bob.body.appleId).toBe(BOB);
   });
 
-  it('429 too_many_attempts after 5 rejected logins, with Retry-After; the 6th never reaches the CalDAV server', async () => {
+  it('429 too_many_attempts after 5 rejected logins of an account, with Retry-After; the 6th never reaches the CalDAV server', async () => {
     const me = account('limited');
-    for (let i = 0; i < 5; i++) expectError(await connectAs(me, ANN, WRONG), 422, 'invalid_credentials');
+    // Five different Apple IDs: this is the account's own limit (the per-Apple-ID limit across
+    // accounts is test/http/apple-id-limit.test.ts).
+    for (let i = 0; i < 5; i++) expectError(await connectAs(me, `guess-${i}@icloud.com`, WRONG), 422, 'invalid_credentials');
     api.caldav.reset();
     // Even with the right password now: refused before any CalDAV request.
     const res = await connectAs(me, ANN, PASSWORD);

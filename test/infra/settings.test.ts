@@ -15,7 +15,19 @@ describe('stack settings', () => {
       caldavServerUrl: 'https://caldav.icloud.com',
       attendeeMode: 'attendees',
       retainData: true,
+      connectReservedConcurrency: 10,
     });
+  });
+
+  it('reads the trusted CalDAV hosts and connect\'s reserved concurrency, and refuses bad ones', () => {
+    expect(parseSettings({ ...base, caldavAllowedHosts: 'dav.example.org, *.example.net', connectReservedConcurrency: '0' })).toMatchObject({
+      caldavAllowedHosts: ['dav.example.org', '*.example.net'],
+      connectReservedConcurrency: 0,
+    });
+    expect(parseSettings({ ...base, caldavAllowedHosts: ['caldav.icloud.com'] }).caldavAllowedHosts).toEqual(['caldav.icloud.com']);
+    expect(() => parseSettings({ ...base, caldavAllowedHosts: '*' })).toThrow(/caldavAllowedHosts/);
+    expect(() => parseSettings({ ...base, connectReservedConcurrency: '-1' })).toThrow(/connectReservedConcurrency/);
+    expect(() => parseSettings({ ...base, connectReservedConcurrency: 'lots' })).toThrow(/connectReservedConcurrency/);
   });
 
   it('accepts the string forms `cdk deploy -c key=value` gives', () => {

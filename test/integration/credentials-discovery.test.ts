@@ -11,19 +11,23 @@ import { discoverCalendar, NoCalendarError, type Discovery } from '../../shared/
 import { CaldavError } from '../../shared/caldav/transport.js';
 import { connect, type ConnectionDeps } from '../../shared/connect.js';
 import { DomainError } from '../../shared/errors.js';
-import { AttemptStore } from '../../shared/store/attempts.js';
+import { AttemptStore, CONNECT_LIMIT } from '../../shared/store/attempts.js';
+import { localAppleIdMac } from '../../shared/apple-id-mac.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { detailsOf } from '../../shared/connection-details.js';
-import { accountKey, ATTEMPTS_SK, type Table } from '../../shared/store/table.js';
+import { accountKey, appleIdKey, ATTEMPTS_SK, type Table } from '../../shared/store/table.js';
 import { startTable } from '../helpers/dynamo.js';
 import { recordingLog } from '../helpers/log.js';
 import { startICloudLike, type ICloudLike } from '../support/icloud.js';
-import { startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
+import { SIM_HOSTS, startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
 import { freePort } from '../support/ports.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
 import { startRadicale, type RadicaleServer } from '../support/radicale.js';
 import { startXandikos, type XandikosServer } from '../support/xandikos.js';
+
+/** Every test server listens on 127.0.0.1: the trusted host here. */
+const LOCAL = ['127.0.0.1'];
 
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
 const WRONG = 'wxyz-wxyz-wxyz-wxyz';
@@ -75,9 +79,9 @@ function deps(serverUrl: string, timeoutMs = 5_000) {
   const log = recordingLog();
   const d: ConnectionDeps = {
     connections: new ConnectionStore(table),
-    attempts: new AttemptStore(table),
+    limits: { accounts: new AttemptStore(table), appleIds: new AttemptStore(table, CONNECT_LIMIT, Date.now, appleIdKey), mac: localAppleIdMac(randomBytes(32)) },
     cipher: localCipher(randomBytes(32)),
-    caldav: { serverUrl, timeoutMs },
+    caldav: { serverUrl, timeoutMs, allowedHosts: LOCAL },
     log,
     details: (connection) => detailsOf({ bookings: new BookingStore(table) }, connection),
   };
@@ -106,7 +110,7 @@ function reportCount(server: string, d: Discovery, seen: number) {
 describe('discovery on real servers', () => {
   it('Radicale: finds Home, never the VTODO-only Reminders list, in at most 4 requests', async () => {
     radicaleProxy.reset();
-    const d = await discoverCalendar({ serverUrl: radicaleProxy.url, credentials: creds(), timeoutMs: 5_000 });
+    const d = await discoverCalendar({ serverUrl: radicaleProxy.url, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL });
     expect(d.calendar).toEqual({ url: `${radicaleProxy.url}/ann%40icloud.com/home/`, name: 'Home' });
     expect(d.principalUrl).toBe(`${radicaleProxy.url}/ann%40icloud.com/`);
     expect(d.homeUrl).toBe(`${radicaleProxy.url}/ann%40icloud.com/`);
@@ -118,7 +122,7 @@ describe('discovery on real servers', () => {
 
   it('Xandikos behind Basic auth: finds its calendar in at most 4 requests', async () => {
     xandikos.proxy.reset();
-    const d = await discoverCalendar({ serverUrl: xandikos.url, credentials: creds(), timeoutMs: 5_000 });
+    const d = await discoverCalendar({ serverUrl: xandikos.url, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL });
     expect(d.calendar.url).toBe(`${xandikos.url}${xandikos.calendarPath}`);
     expect(d.homeUrl).toBe(`${xandikos.url}${xandikos.calendarHomePath}`);
     expect(xandikos.proxy.requests.every((r) => r.status === 207)).toBe(true);
@@ -130,7 +134,7 @@ describe('discovery on real servers', () => {
   it('iCloud-shaped: the calendar URL is on the partition host (B), not on caldav.icloud.com (A)', async () => {
     icloud.a.reset();
     icloud.b.reset();
-    const d = await discoverCalendar({ serverUrl: icloud.url, credentials: creds(), timeoutMs: 5_000 });
+    const d = await discoverCalendar({ serverUrl: icloud.url, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL });
     expect(d.calendar).toEqual({ url: `${icloud.partitionUrl}/ann%40icloud.com/home/`, name: 'Home' });
     expect(d.homeUrl.startsWith(`${icloud.partitionUrl}/`)).toBe(true);
     expect(d.calendar.url.startsWith(`${icloud.url}/`)).toBe(false);
@@ -146,7 +150,7 @@ describe('discovery on real servers', () => {
 
   it('iCloud simulator: the calendar is on the partition host under /<dsid>/calendars/; no request refused', async () => {
     sim.reset();
-    const d = await discoverCalendar({ serverUrl: sim.url, credentials: creds(), timeoutMs: 5_000 });
+    const d = await discoverCalendar({ serverUrl: sim.url, credentials: creds(), timeoutMs: 5_000, allowedHosts: SIM_HOSTS });
     expect(d.calendar).toEqual({ url: sim.calendarUrl(ANN, 'home'), name: 'Home' });
     expect(d.homeUrl).toBe(`${sim.partitionUrl}/${sim.dsid(ANN)}/calendars/`);
     expect(d.principalUrl).toBe(`${sim.url}/${sim.dsid(ANN)}/principal/`);
@@ -157,7 +161,7 @@ describe('discovery on real servers', () => {
   });
 
   it('the calendar found on B is where events can be written (PUT through B succeeds)', async () => {
-    const d = await discoverCalendar({ serverUrl: icloud.url, credentials: creds(), timeoutMs: 5_000 });
+    const d = await discoverCalendar({ serverUrl: icloud.url, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL });
     const res = await fetch(`${d.calendar.url}discovery-check.ics`, {
       method: 'PUT',
       headers: { authorization: `Basic ${Buffer.from(`${ANN}:${PASSWORD}`).toString('base64')}`, 'content-type': 'text/calendar' },
@@ -172,14 +176,14 @@ describe('discovery on real servers', () => {
     ['iCloud-like (two WWW-Authenticate challenges)', () => icloud.url],
     ['iCloud simulator (empty 401, MMCalDav challenges)', () => sim.url],
   ])('%s: a wrong password is a CaldavError "unauthorized"', async (_name, url) => {
-    const err = await rejectionOf(discoverCalendar({ serverUrl: url(), credentials: creds(ANN, WRONG), timeoutMs: 5_000 }));
+    const err = await rejectionOf(discoverCalendar({ serverUrl: url(), credentials: creds(ANN, WRONG), timeoutMs: 5_000, allowedHosts: LOCAL }));
     expect(err).toBeInstanceOf(CaldavError);
     expect(err).toMatchObject({ failure: 'unauthorized', status: 401 });
     expect(String((err as Error).message)).not.toContain(WRONG);
   });
 
   it('a user with only a VTODO list: NoCalendarError', async () => {
-    const err = await rejectionOf(discoverCalendar({ serverUrl: radicale.url, credentials: creds(TODO_ONLY), timeoutMs: 5_000 }));
+    const err = await rejectionOf(discoverCalendar({ serverUrl: radicale.url, credentials: creds(TODO_ONLY), timeoutMs: 5_000, allowedHosts: LOCAL }));
     expect(err).toBeInstanceOf(NoCalendarError);
   });
 });
@@ -271,7 +275,7 @@ describe('connect (service): an unreachable, failing or slow server → calendar
 
   it('server down (nothing listens on the port)', async () => {
     const port = await freePort();
-    const direct = await rejectionOf(discoverCalendar({ serverUrl: `http://127.0.0.1:${port}`, credentials: creds(), timeoutMs: 5_000 }));
+    const direct = await rejectionOf(discoverCalendar({ serverUrl: `http://127.0.0.1:${port}`, credentials: creds(), timeoutMs: 5_000, allowedHosts: LOCAL }));
     expect(direct).toMatchObject({ failure: 'transient' });
     await expectUnavailable(`http://127.0.0.1:${port}`);
   });

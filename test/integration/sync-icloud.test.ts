@@ -15,7 +15,9 @@ import { CalendarObjects } from '../../shared/caldav/objects.js';
 import { localCipher } from '../../shared/cipher/local.js';
 import { connect } from '../../shared/connect.js';
 import { bookingObjectId } from '../../shared/ics.js';
-import { AttemptStore } from '../../shared/store/attempts.js';
+import { localAppleIdMac } from '../../shared/apple-id-mac.js';
+import { AttemptStore, CONNECT_LIMIT } from '../../shared/store/attempts.js';
+import { appleIdKey } from '../../shared/store/table.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import { PasswordCache } from '../../shared/sync/password-cache.js';
@@ -24,7 +26,7 @@ import { bookingEvent } from '../helpers/bookings.js';
 import { startTable } from '../helpers/dynamo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { recordingLog } from '../helpers/log.js';
-import { ICLOUD_SIM_CALENDARS, startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
+import { ICLOUD_SIM_CALENDARS, SIM_HOSTS, startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
 import { startRadicale, type RadicaleServer } from '../support/radicale.js';
 
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
@@ -47,11 +49,11 @@ beforeAll(async () => {
     startTable(),
   ]);
   sim = await startICloudSim({ radicale });
-  const caldav = { serverUrl: sim.url, timeoutMs: 5_000 };
+  const caldav = { serverUrl: sim.url, timeoutMs: 5_000, allowedHosts: SIM_HOSTS };
   deps = {
     connections: new ConnectionStore(db.table),
     bookings: new BookingStore(db.table),
-    objects: new CalendarObjects({ timeoutMs: 5_000 }),
+    objects: new CalendarObjects(caldav),
     attendeeMode: 'attendees',
     caldav,
     log,
@@ -61,7 +63,14 @@ beforeAll(async () => {
   };
   for (const u of USERS) {
     await connect(
-      { connections: deps.connections, attempts: new AttemptStore(db.table), cipher, caldav, log, details: async () => ({ status: 'not_connected' }) },
+      {
+        connections: deps.connections,
+        limits: { accounts: new AttemptStore(db.table), appleIds: new AttemptStore(db.table, CONNECT_LIMIT, Date.now, appleIdKey), mac: localAppleIdMac(randomBytes(32)) },
+        cipher,
+        caldav,
+        log,
+        details: async () => ({ status: 'not_connected' }),
+      },
       accountOf(u),
       { appleId: appleId(u), appSpecificPassword: PASSWORD },
     );

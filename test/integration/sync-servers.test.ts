@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startICloudLike, ICLOUD_LIKE_CALENDARS, type ICloudLike } from '../support/icloud.js';
-import { startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
+import { SIM_HOSTS, startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
 import { startRadicale, type RadicaleServer } from '../support/radicale.js';
 import { startXandikos, type XandikosServer } from '../support/xandikos.js';
 import { bookingEvent } from '../helpers/bookings.js';
 import { readCalendar } from '../helpers/calendar.js';
 import { parseIcs } from '../helpers/ics.js';
 import { testStack } from '../helpers/stack.js';
+
+/** Every test server listens on 127.0.0.1: the trusted host here. */
+const LOCAL = ['127.0.0.1'];
 
 /**
  * The same sync on an iCloud-shaped setup (the stack's configured server) and on Xandikos.
@@ -85,7 +88,7 @@ describe('Xandikos', () => {
     // Xandikos the way a connect against it would have (discovery on Xandikos is covered by
     // the credentials tests).
     const { discoverCalendar } = await import('../../shared/caldav/discovery.js');
-    const found = await discoverCalendar({ serverUrl: xandikos.url, credentials: { username: 'bob', password: PASSWORD }, timeoutMs: 5000 });
+    const found = await discoverCalendar({ serverUrl: xandikos.url, credentials: { username: 'bob', password: PASSWORD }, timeoutMs: 5000, allowedHosts: LOCAL });
     const { ConnectionStore } = await import('../../shared/store/connections.js');
     const { localCipher, loadOrCreateKey } = await import('../../shared/cipher/local.js');
     const cipher = localCipher(loadOrCreateKey(ctx.stack.config.LOCAL_KEY_FILE!));
@@ -134,7 +137,7 @@ describe('iCloud simulator (stricter iCloud, issue #11)', () => {
   it('create, update and cancel are one request each on the partition host; the event carries no scheduling mail', async () => {
     // Stored the way a connect against the simulator would (the stack's discovery server is the iCloud-like front).
     const { discoverCalendar } = await import('../../shared/caldav/discovery.js');
-    const found = await discoverCalendar({ serverUrl: sim.url, credentials: { username: APPLE_ID, password: PASSWORD }, timeoutMs: 5000 });
+    const found = await discoverCalendar({ serverUrl: sim.url, credentials: { username: APPLE_ID, password: PASSWORD }, timeoutMs: 5000, allowedHosts: SIM_HOSTS });
     expect(found.calendar.url).toBe(sim.calendarUrl(APPLE_ID, 'home'));
     const { ConnectionStore } = await import('../../shared/store/connections.js');
     const { localCipher, loadOrCreateKey } = await import('../../shared/cipher/local.js');

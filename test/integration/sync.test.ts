@@ -14,6 +14,9 @@ import { CalendarObjects } from '../../shared/caldav/objects.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 
+/** Every test server listens on 127.0.0.1: the trusted host here. */
+const LOCAL = ['127.0.0.1'];
+
 function parseBody(body: unknown): BookingEvent {
   const parsed = parseBookingEvent(JSON.stringify(body));
   if (!parsed.ok) throw new Error(parsed.reason);

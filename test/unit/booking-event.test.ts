@@ -36,7 +36,7 @@ describe('booking event schema', () => {
     ['negative sequence', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, sequence: -1 } }), /sequence/],
     ['fractional sequence', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, sequence: 1.5 } }), /sequence/],
     ['time without offset', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, start: '2026-12-01T15:00:00' } }), /start/],
-    ['bad attendee e-mail', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, attendees: [{ email: 'x\r\nATTENDEE:y' }] } }), /attendees/],
+    ['bad organizer e-mail', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, organizer: { email: 'x\r\nATTENDEE:y' } } }), /organizer/],
     ['missing title', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, title: undefined } }), /title/],
     ['cancellation without sequence', JSON.stringify({ type: 'booking.cancelled', userId: 'a', occurredAt: '2026-11-24T10:00:00Z', booking: { id: 'x' } }), /sequence/],
     ['missing userId', JSON.stringify({ ...contractExample, userId: undefined }), /userId/],

@@ -81,9 +81,11 @@ describe('basicAuth', () => {
   });
 });
 
+const LOCAL = ['127.0.0.1'];
+
 describe('davFetch', () => {
   it('turns a network error into a transient CaldavError without the underlying message', async () => {
-    const f = davFetch({ timeoutMs: 1000, fetch: async () => Promise.reject(new TypeError('fetch failed: secret-bearing detail')) });
+    const f = davFetch({ timeoutMs: 1000, allowedHosts: LOCAL, fetch: async () => Promise.reject(new TypeError('fetch failed: secret-bearing detail')) });
     const err = await f('http://127.0.0.1:1/').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CaldavError);
     expect(err).toMatchObject({ failure: 'transient', message: 'CalDAV request network error' });
@@ -92,12 +94,12 @@ describe('davFetch', () => {
   it('aborts a request that takes longer than the timeout (transient)', async () => {
     const never: typeof fetch = (_input, init) =>
       new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason as Error)));
-    const err = await davFetch({ timeoutMs: 20, fetch: never })('http://x/').catch((e: unknown) => e);
+    const err = await davFetch({ timeoutMs: 20, allowedHosts: LOCAL, fetch: never })('http://127.0.0.1/').catch((e: unknown) => e);
     expect(err).toMatchObject({ failure: 'transient', message: 'CalDAV request timed out after 20 ms' });
   });
 
   it('passes responses through, whatever their status', async () => {
-    const f = davFetch({ timeoutMs: 1000, fetch: async () => new Response('x', { status: 503 }) });
-    expect((await f('http://x/')).status).toBe(503);
+    const f = davFetch({ timeoutMs: 1000, allowedHosts: LOCAL, fetch: async () => new Response('x', { status: 503 }) });
+    expect((await f('http://127.0.0.1/')).status).toBe(503);
   });
 });

@@ -56,6 +56,9 @@ import { CALDAV, child, children, CS, DAV, el, parseXml, serializeICloud, text, 
 export const ICLOUD_SIM_CHALLENGES = ['X-MobileMe-AuthToken realm="MMCalDav"', 'Basic realm="MMCalDav"'];
 
 /** An iCloud account's usual calendars: Home, Work, and the VTODO-only Reminders list at `tasks/`. */
+/** The simulator's hosts (the canonical host and the partition hosts): CALDAV_ALLOWED_HOSTS for tests against it. */
+export const SIM_HOSTS = ['127.0.0.1', '127.0.0.2'];
+
 export const ICLOUD_SIM_CALENDARS: CalendarSpec[] = [
   { slug: 'home', displayName: 'Home' },
   { slug: 'work', displayName: 'Work' },
