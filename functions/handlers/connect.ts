@@ -20,9 +20,9 @@ export function createConnectHandler(p: Platform) {
   const queue = config.QUEUE_URL ? new BookingQueue(p.sqs, config.QUEUE_URL) : undefined;
   const deps: ConnectionDeps = {
     connections: new ConnectionStore(p.table),
+    cipher: p.cipher(),
     // Rejected logins limited per account and per Apple ID (a keyed hash of it), across accounts.
     limits: { accounts: new AttemptStore(p.table), appleIds: new AttemptStore(p.table, CONNECT_LIMIT, Date.now, appleIdKey), mac: appleIdMacFromConfig(config) },
-    cipher: p.cipher(),
     caldav: { ...caldavOptions(config), fetch: p.fetch },
     log,
     now: p.now,

@@ -27,7 +27,7 @@ import { startRadicale, type RadicaleServer } from '../support/radicale.js';
 import { startXandikos, type XandikosServer } from '../support/xandikos.js';
 
 /** Every test server listens on 127.0.0.1: the trusted host here. */
-const LOCAL = ['127.0.0.1'];
+const LOCAL = SIM_HOSTS; // 127.0.0.1, and 127.0.0.2 where the simulator keeps its partition hosts
 
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
 const WRONG = 'wxyz-wxyz-wxyz-wxyz';

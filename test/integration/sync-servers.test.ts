@@ -26,7 +26,7 @@ let ctx: Awaited<ReturnType<typeof testStack>>;
 beforeAll(async () => {
   radicale = await startRadicale({ users: { [APPLE_ID]: PASSWORD }, calendars: { [APPLE_ID]: ICLOUD_LIKE_CALENDARS } });
   icloud = await startICloudLike({ radicale });
-  ctx = await testStack(icloud.url);
+  ctx = await testStack(icloud.url, { caldavAllowedHosts: SIM_HOSTS.join(',') });
 });
 
 afterAll(async () => {
