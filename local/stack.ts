@@ -53,6 +53,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     import('../functions/disconnect.js'),
     import('../functions/sync.js'),
   ]);
+  const [busy, busyInternal, chooseCalendars] = await Promise.all([
+    import('../functions/busy.js'),
+    import('../functions/busy-internal.js'),
+    import('../functions/choose-calendars.js'),
+  ]);
   const poller = opts.poll === false ? undefined : startPoller({ client: queue.client, queueUrl: queue.queueUrl, handler: sync.handler });
 
   const jwt = localJwt(dataDir);
@@ -60,7 +65,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   const api = await startHttpApi({
     port: opts.port ?? 3000,
     jwt,
-    routes: { [`POST ${route}`]: connect.handler, [`GET ${route}`]: details.handler, [`DELETE ${route}`]: disconnect.handler },
+    routes: {
+      [`POST ${route}`]: connect.handler,
+      [`GET ${route}`]: details.handler,
+      [`DELETE ${route}`]: disconnect.handler,
+      // Busy times: the dashboard's route, the calendar choice, and the booking service's route
+      // (a service token from `npm run --silent token -- --service` stands in for IAM).
+      [`GET ${route}/busy`]: busy.handler,
+      [`PATCH ${route}`]: chooseCalendars.handler,
+      ['GET /internal/accounts/{accountId}/apple-calendar/busy']: busyInternal.handler as typeof busy.handler,
+    },
     // The dashboard page at `/`, and LOCAL ONLY `GET /local/token?user=<id>` (signed with the local key).
     fallback: dashboardFallback({ localToken: (userId) => jwt.sign(userId) }),
   });
@@ -77,6 +91,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     syncHandler: sync.handler,
     tableName: TABLE_NAME,
     token: (userId: string) => jwt.sign(userId),
+    serviceToken: () => jwt.signService(),
     async stop() {
       await api.stop();
       await poller?.stop();

@@ -18,6 +18,8 @@ const schema = z.object({
   ATTENDEE_MODE: z._default(z.enum(['attendees', 'description']), 'attendees'),
   DYNAMODB_ENDPOINT: optionalText,
   SQS_ENDPOINT: optionalText,
+  /** Busy reads answer from a confirmation this recent without asking the CalDAV server. */
+  BUSY_REVALIDATE_SECONDS: z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0 && n <= 60, 'must be a whole number from 0 to 60')), 15),
 });
 
 export type Config = z.infer<typeof schema>;

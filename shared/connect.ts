@@ -5,6 +5,7 @@ import { DomainError } from './errors.js';
 import type { Log } from './logger.js';
 import type { AttemptStore } from './store/attempts.js';
 import { toDetails, type Details } from './connection-details.js';
+import { mergeListing } from './busy/calendars.js';
 import { AppleIdConflict, type Connection, type ConnectionStore } from './store/connections.js';
 
 export interface ConnectionDeps {
@@ -64,6 +65,9 @@ export async function connect(deps: ConnectionDeps, accountId: string, input: Co
       calendarName: found.calendar.name,
       principalUrl: found.principalUrl,
       homeUrl: found.homeUrl,
+      // Every usable calendar (busy times); a reconnect keeps the person's conflict choices.
+      calendars: mergeListing(found.calendars, existing?.calendars),
+      addresses: found.addresses,
       status: 'active',
       updatedAt: now,
       connectedAt: now,

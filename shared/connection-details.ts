@@ -1,3 +1,4 @@
+import { calendarEntries, type CalendarEntry } from './busy/calendars.js';
 import type { Log } from './logger.js';
 import type { Connection, ConnectionStore, LastSync } from './store/connections.js';
 
@@ -10,6 +11,7 @@ export type Details =
       calendar: { name: string; url: string };
       connectedAt: string;
       lastSync?: LastSync;
+      calendars: CalendarEntry[];
     };
 
 export function toDetails(conn: Connection | undefined): Details {
@@ -20,6 +22,7 @@ export function toDetails(conn: Connection | undefined): Details {
     calendar: { name: conn.calendarName, url: conn.calendarUrl },
     connectedAt: conn.connectedAt,
     ...(conn.lastSync ? { lastSync: conn.lastSync } : {}),
+    calendars: calendarEntries(conn),
   };
 }
 
@@ -28,10 +31,11 @@ export async function getDetails(deps: { connections: ConnectionStore }, account
 }
 
 export async function disconnect(
-  deps: { connections: ConnectionStore; log: Log; purgeBookings?: (accountId: string) => Promise<unknown> },
+  deps: { connections: ConnectionStore; log: Log; purgeBookings?: (accountId: string) => Promise<unknown>; purgeBusy?: (accountId: string) => Promise<unknown> },
   accountId: string,
 ): Promise<void> {
   await deps.connections.delete(accountId);
   const purged = await deps.purgeBookings?.(accountId);
-  deps.log.info('disconnected', { accountId, purgedBookingRecords: purged });
+  const purgedBusy = await deps.purgeBusy?.(accountId);
+  deps.log.info('disconnected', { accountId, purgedBookingRecords: purged, purgedBusyRecords: purgedBusy });
 }

@@ -9,6 +9,17 @@ export interface LastSync {
   error?: string;
 }
 
+/** A calendar of the account that can hold events, as last seen (busy times). */
+export interface StoredCalendar {
+  url: string;
+  name: string;
+  /** Its events count as busy (PATCH conflictCalendars); new calendars start checked. */
+  checkedForConflicts: boolean;
+  /** Change tokens from the listing that found it (a cold busy read starts from them). */
+  syncToken?: string;
+  ctag?: string;
+}
+
 export interface Connection {
   accountId: string;
   appleId: string;
@@ -22,6 +33,10 @@ export interface Connection {
   connectedAt: string;
   updatedAt: string;
   lastSync?: LastSync;
+  /** Every calendar that can hold events; absent on connections made before busy times. */
+  calendars?: StoredCalendar[];
+  /** The principal's calendar-user addresses (declined invitations are recognised by them). */
+  addresses?: string[];
 }
 
 const key = (accountId: string) => ({ pk: accountKey(accountId), sk: CONNECTION_SK });
@@ -125,6 +140,28 @@ export class ConnectionStore {
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /**
+   * Replaces the calendar list if it is still `previous` (what the caller read): a concurrent
+   * PATCH or refresh is never overwritten blindly. Returns false when it changed in between.
+   */
+  async updateCalendars(accountId: string, calendars: StoredCalendar[], previous: StoredCalendar[] | undefined): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: key(accountId),
+          UpdateExpression: 'SET calendars = :c',
+          ConditionExpression: previous ? 'attribute_exists(pk) AND calendars = :prev' : 'attribute_exists(pk) AND attribute_not_exists(calendars)',
+          ExpressionAttributeValues: { ':c': calendars, ...(previous ? { ':prev': previous } : {}) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
     }
   }
 
