@@ -221,7 +221,7 @@ async function refresh(
   report.mode = 'warm';
   const listing = await dav.listHome(conn.homeUrl);
   const merged = mergeListing(listing, conn.calendars);
-  if (listChanged(conn.calendars, merged) && (await deps.connections.updateCalendars(accountId, merged, conn.calendars))) {
+  if (listChanged(conn.calendars, merged) && (await deps.connections.updateCalendars(accountId, merged, conn.calendarsVersion))) {
     deps.log.info('busy read: calendar list refreshed', { accountId, calendars: merged.length });
   }
   return readCalendars(

@@ -37,7 +37,7 @@ export async function chooseConflictCalendars(deps: { connections: ConnectionSto
     const unknown = urls.find((u) => !list.some((c) => sameCalendarUrl(c.url, u)));
     if (unknown !== undefined) throw invalidRequest({ conflictCalendars: 'every entry must be the url of one of the connection\'s calendars' });
     const next = list.map((c) => ({ ...c, checkedForConflicts: urls.some((u) => sameCalendarUrl(u, c.url)) }));
-    if (await deps.connections.updateCalendars(accountId, next, conn.calendars)) return toDetails({ ...conn, calendars: next });
+    if (await deps.connections.updateCalendars(accountId, next, conn.calendarsVersion)) return toDetails({ ...conn, calendars: next });
   }
   throw new Error('the calendar list kept changing while it was being updated');
 }

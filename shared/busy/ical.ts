@@ -136,6 +136,16 @@ export function busyIntervals(objects: Iterable<string>, win: ExpandWindow): Exp
       }
       const used = new Set<ICAL.Event>();
       const masterTzid = tzidOf(master, 'dtstart');
+      const occurrence = (at: ICAL.Time) => {
+        const d = event.getOccurrenceDetails(at);
+        const item = d.item as ICAL.Event;
+        if (item !== event) used.add(item);
+        add(item.component, d.startDate, d.endDate);
+      };
+      // DTSTART is always the first instance (RFC 5545 §3.8.5.2); ical.js leaves it out of
+      // a set made of RDATEs only.
+      let sawStart = false;
+      const start = event.startDate;
       const it = event.iterator();
       let n = 0;
       for (let next = it.next(); next; next = it.next()) {
@@ -144,17 +154,20 @@ export function busyIntervals(objects: Iterable<string>, win: ExpandWindow): Exp
           break;
         }
         if (instant(next, masterTzid, win.timeZone) > win.to + SLACK_MS) break;
-        const d = event.getOccurrenceDetails(next);
-        const item = d.item as ICAL.Event;
-        if (item !== event) used.add(item);
-        add(item.component, d.startDate, d.endDate);
+        if (next.compare(start) === 0) sawStart = true;
+        occurrence(next);
       }
+      if (!sawStart && !master.hasProperty('rrule') && !isExcluded(master, start)) occurrence(start);
       // Overridden instances the expansion did not reach (moved here from after the window,
       // or naming no instance of the rule): each counts on its own. Fail closed.
       for (const ex of event.exceptions ? Object.values(event.exceptions) : []) if (!used.has(ex)) standalone(ex.component);
     }
   }
   return { intervals, truncated };
+}
+
+function isExcluded(c: ICAL.Component, at: ICAL.Time): boolean {
+  return c.getAllProperties('exdate').some((p) => p.getValues().some((v) => v instanceof ICAL.Time && (v.isDate ? v.year === at.year && v.month === at.month && v.day === at.day : v.compare(at) === 0)));
 }
 
 function tzidOf(c: ICAL.Component, prop: string): string | undefined {

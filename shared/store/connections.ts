@@ -37,6 +37,8 @@ export interface Connection {
   calendars?: StoredCalendar[];
   /** The principal's calendar-user addresses (declined invitations are recognised by them). */
   addresses?: string[];
+  /** Grows with every change of `calendars` after connect (conditional updates). */
+  calendarsVersion?: number;
 }
 
 const key = (accountId: string) => ({ pk: accountKey(accountId), sk: CONNECTION_SK });
@@ -144,18 +146,19 @@ export class ConnectionStore {
   }
 
   /**
-   * Replaces the calendar list if it is still `previous` (what the caller read): a concurrent
-   * PATCH or refresh is never overwritten blindly. Returns false when it changed in between.
+   * Replaces the calendar list if it is still the one the caller read (`calendarsVersion`,
+   * absent before the first change): a concurrent PATCH or refresh is never overwritten
+   * blindly. Returns false when it changed in between.
    */
-  async updateCalendars(accountId: string, calendars: StoredCalendar[], previous: StoredCalendar[] | undefined): Promise<boolean> {
+  async updateCalendars(accountId: string, calendars: StoredCalendar[], readVersion: number | undefined): Promise<boolean> {
     try {
       await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(accountId),
-          UpdateExpression: 'SET calendars = :c',
-          ConditionExpression: previous ? 'attribute_exists(pk) AND calendars = :prev' : 'attribute_exists(pk) AND attribute_not_exists(calendars)',
-          ExpressionAttributeValues: { ':c': calendars, ...(previous ? { ':prev': previous } : {}) },
+          UpdateExpression: 'SET calendars = :c, calendarsVersion = :next',
+          ConditionExpression: readVersion === undefined ? 'attribute_exists(pk) AND attribute_not_exists(calendarsVersion)' : 'attribute_exists(pk) AND calendarsVersion = :v',
+          ExpressionAttributeValues: { ':c': calendars, ':next': (readVersion ?? 0) + 1, ...(readVersion === undefined ? {} : { ':v': readVersion }) },
         }),
       );
       return true;
