@@ -147,8 +147,9 @@ async function refresh(
   };
   const fullRead = async (cal: StoredCalendar, previous?: CalendarSnapshot): Promise<CalendarSnapshot> => {
     const t = now();
-    const coverageFrom = Math.min(need.from, t - COVER_BEFORE_MS);
-    const coverageTo = Math.max(need.to, t + COVER_AFTER_MS);
+    // Never less than the snapshot it replaces covered: a change must not make a window cold.
+    const coverageFrom = Math.min(need.from, t - COVER_BEFORE_MS, previous?.coverageFrom ?? Infinity);
+    const coverageTo = Math.max(need.to, t + COVER_AFTER_MS, previous?.coverageTo ?? -Infinity);
     const objects = new Map<string, CachedObject>();
     reduce(await dav.query(cal.url, coverageFrom, coverageTo), objects);
     return { url: cal.url, gen: newGeneration(), token: changeToken(cal), syncToken: cal.syncToken, coverageFrom, coverageTo, syncData: previous?.syncData, chunks: 0, objects };
