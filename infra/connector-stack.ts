@@ -35,6 +35,7 @@ export class ConnectorStack extends Stack {
       dashboardOrigin: settings.dashboardOrigin,
       caldavServerUrl: settings.caldavServerUrl,
       retainLogs: settings.retainData,
+      ...(settings.producerPrincipalArn && /:role\//.test(settings.producerPrincipalArn) ? { busyReaderRoleArn: settings.producerPrincipalArn } : {}),
     });
 
     this.bookingSync = new BookingSync(this, 'BookingSync', {
@@ -81,6 +82,11 @@ export class ConnectorStack extends Stack {
       description: 'DynamoDB table of connections and held booking changes',
       value: this.data.table.tableName,
     });
+  }
+
+  /** Lets a principal defined in CDK (e.g. the booking service's role) read busy times (internal route, IAM). */
+  grantReadBusy(grantee: iam.IGrantable): iam.Grant {
+    return this.api.grantReadBusy(grantee);
   }
 
   /** Lets a principal defined in CDK (e.g. the booking service's role) send booking events. */
