@@ -72,6 +72,7 @@ describe('POST /integrations/apple-calendar (connect)', () => {
       appleId: ANN,
       calendar: { name: 'Home', url: homeUrl(ANN) },
       connectedAt: expect.stringMatching(ISO),
+      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
     });
     expect(Date.parse(res.body.connectedAt)).toBeGreaterThanOrEqual(before - 1000);
 
@@ -240,7 +241,13 @@ describe('GET /integrations/apple-calendar (details)', () => {
     await connectAs(me, ANN, PASSWORD);
     const res = await api.call('GET', { as: me });
     expect(res.status).toBe(200);
-    expect(res.body).toStrictEqual({ status: 'active', appleId: ANN, calendar: { name: 'Home', url: homeUrl(ANN) }, connectedAt: expect.stringMatching(ISO) });
+    expect(res.body).toStrictEqual({
+      status: 'active',
+      appleId: ANN,
+      calendar: { name: 'Home', url: homeUrl(ANN) },
+      connectedAt: expect.stringMatching(ISO),
+      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
+    });
   });
 
   it('active with the latest sync outcome', async () => {
@@ -264,6 +271,7 @@ describe('GET /integrations/apple-calendar (details)', () => {
       calendar: { name: 'Home', url: homeUrl(ANN) },
       connectedAt: expect.stringMatching(ISO),
       lastSync: { at: '2026-11-24T10:05:00.000Z', outcome: 'failed', error: 'credentials_rejected' },
+      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
     });
   });
 
