@@ -225,7 +225,7 @@ async function chooseCalendars(changed: HTMLInputElement): Promise<void> {
 }
 
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
-const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
 
 async function loadBusy(): Promise<void> {
   if (!current || current.status === 'not_connected') return;
