@@ -104,18 +104,9 @@ export function busyIntervals(objects: Iterable<string>, win: ExpandWindow): Exp
   };
 
   for (const ics of objects) {
-    let root: ICAL.Component;
-    try {
-      root = new ICAL.Component(ICAL.parse(ics) as any);
-    } catch {
-      continue; // stored objects were parsed once already
-    }
-    const byUid = new Map<string, ICAL.Component[]>();
-    for (const ev of root.getAllSubcomponents('vevent')) {
-      const uid = String(ev.getFirstPropertyValue('uid') ?? '');
-      byUid.set(uid, [...(byUid.get(uid) ?? []), ev]);
-    }
-    for (const comps of byUid.values()) {
+    const groups = parsedGroups(ics);
+    if (!groups) continue; // stored objects were parsed once already
+    for (const comps of groups) {
       const master = comps.find((c) => !c.hasProperty('recurrence-id'));
       const overrides = comps.filter((c) => c !== master && c.hasProperty('recurrence-id'));
       const standalone = (c: ICAL.Component) => {
@@ -164,6 +155,63 @@ export function busyIntervals(objects: Iterable<string>, win: ExpandWindow): Exp
     }
   }
   return { intervals, truncated };
+}
+
+/**
+ * Parsed objects, by their text, kept between reads of a warm container (parsing, and ical.js
+ * expanding a VTIMEZONE's transitions, cost far more than expanding a window). Bounded.
+ */
+const PARSED_MAX = 4000;
+const parsed = new Map<string, ICAL.Component[][] | null>();
+
+function parsedGroups(ics: string): ICAL.Component[][] | null {
+  const hit = parsed.get(ics);
+  if (hit !== undefined) {
+    parsed.delete(ics);
+    parsed.set(ics, hit); // most recently used last
+    return hit;
+  }
+  let groups: ICAL.Component[][] | null;
+  try {
+    const root = new ICAL.Component(ICAL.parse(ics) as any);
+    shareTimezones(root);
+    const byUid = new Map<string, ICAL.Component[]>();
+    for (const ev of root.getAllSubcomponents('vevent')) {
+      const uid = String(ev.getFirstPropertyValue('uid') ?? '');
+      byUid.set(uid, [...(byUid.get(uid) ?? []), ev]);
+    }
+    groups = [...byUid.values()];
+  } catch {
+    groups = null;
+  }
+  parsed.set(ics, groups);
+  if (parsed.size > PARSED_MAX) parsed.delete(parsed.keys().next().value!);
+  return groups;
+}
+
+/**
+ * Objects with the same VTIMEZONE share one ical.js Timezone (keyed by its full text, so a
+ * differing definition of the same TZID stays separate): its transitions are worked out once.
+ * Uses ical.js's per-calendar time zone cache, which it fills the same way on first use.
+ */
+const ZONES_MAX = 200;
+const zones = new Map<string, ICAL.Timezone>();
+
+function shareTimezones(root: ICAL.Component): void {
+  const cache = (root as unknown as { _timezoneCache?: Map<string, ICAL.Timezone> })._timezoneCache;
+  if (!cache) return;
+  for (const tz of root.getAllSubcomponents('vtimezone')) {
+    const tzid = tz.getFirstPropertyValue('tzid');
+    if (typeof tzid !== 'string') continue;
+    const text = tz.toString();
+    let zone = zones.get(text);
+    if (!zone) {
+      zone = new ICAL.Timezone({ component: tz, tzid });
+      zones.set(text, zone);
+      if (zones.size > ZONES_MAX) zones.delete(zones.keys().next().value!);
+    }
+    cache.set(tzid, zone);
+  }
 }
 
 function isExcluded(c: ICAL.Component, at: ICAL.Time): boolean {
