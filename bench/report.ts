@@ -1,5 +1,6 @@
 // The benchmark's result object (the JSON shape) and its readable table.
 import type { BundleResult } from './bundles.js';
+import type { BusyResult } from './busy.js';
 import type { KmsResult } from './kms.js';
 import type { RequestCounts, RequestsResult } from './requests.js';
 import type { ThroughputResult } from './throughput.js';
@@ -10,6 +11,9 @@ export const TARGETS = {
   bundleBytes: 1_000_000,
   initMs: 150,
   decryptsPerAccount: 1,
+  /** Busy reads: a warm read with nothing changed, and after one event changed (cold: one per checked calendar). */
+  busyWarmUnchanged: 1,
+  busyWarmChanged: 2,
 };
 
 export interface BenchReport {
@@ -26,6 +30,7 @@ export function buildReport(parts: {
   variants?: ThroughputResult[];
   bundles?: Record<string, BundleResult>;
   kms?: KmsResult;
+  busy?: BusyResult;
   environment: Record<string, unknown>;
   durationMs: number;
   problems: string[];
@@ -69,6 +74,7 @@ export function buildReport(parts: {
     caldavRequestsSeen: parts.requests ? { samples: parts.requests.samples, ...summariseDetail(parts.requests.detail) } : undefined,
     dynamoCallsPerOperation: parts.requests?.dynamoCalls,
     kmsDecrypts: parts.kms,
+    busy: parts.busy,
     targets: TARGETS,
     environment: parts.environment,
     durationMs: Math.round(parts.durationMs),
@@ -118,6 +124,7 @@ export function renderTable(r: BenchReport): string {
     Object.keys(r.bundles).length ? bundlesSection(r.bundles) : [],
     r.dependencyInit ? dependencySection(r.dependencyInit as Record<string, { bytes: number; initMs: number }>) : [],
     r.kmsDecrypts ? kmsSection(r.kmsDecryptsPerAccount, r.kmsDecrypts as KmsResult) : [],
+    r.busy ? busySection(r.busy as BusyResult) : [],
     (r.problems as string[]).length ? ['Problems:', ...(r.problems as string[]).map((p) => `  - ${p}`)] : [],
   ];
   return sections
@@ -209,5 +216,19 @@ function kmsSection(perAccount: number, k: KmsResult): string[] {
   return [
     `KMS Decrypt calls per account: ${num(perAccount, 2)}   target ${TARGETS.decryptsPerAccount} per cache window   ${mark(perAccount <= TARGETS.decryptsPerAccount)}`,
     `  (${k.accounts} accounts × ${k.bookingsPerAccount} bookings in ${k.batches} batches of one warm container; one account over ${k.overTime.minutes} simulated minutes, a batch a minute: ${k.overTime.decrypts} Decrypts)`,
+  ];
+}
+
+function busySection(b: BusyResult): string[] {
+  const rows = [
+    ['busy read', 'requests', 'target', '', 'what the server saw'],
+    ['cold', num(b.cold, 2), String(b.calendars), mark(b.cold <= b.calendars), b.detail.cold.join(' | ')],
+    ['warm, nothing changed', num(b.warmUnchanged, 2), String(TARGETS.busyWarmUnchanged), mark(b.warmUnchanged <= TARGETS.busyWarmUnchanged), b.detail.warmUnchanged.join(' | ')],
+    ['warm, one event changed', num(b.warmChanged, 2), String(TARGETS.busyWarmChanged), mark(b.warmChanged <= TARGETS.busyWarmChanged), b.detail.warmChanged.join(' | ')],
+  ];
+  return [
+    `Busy times: ${b.calendars} checked calendars, ${b.eventsPerCalendar} events each (a quarter weekly in Europe/Berlin), a 4-week window; every read revalidates`,
+    table(rows),
+    `  warm read through the local HTTP API (JWT check, DynamoDB, one PROPFIND, expansion): p50 ${num(b.warmMs.p50)} ms, p95 ${num(b.warmMs.p95)} ms over ${b.warmMs.samples} reads`,
   ];
 }

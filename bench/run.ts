@@ -5,7 +5,7 @@
 //
 // Options: --json  --bookings N (default 500)  --accounts N (default 10)  --runs N (cold
 // imports per bundle, default 7)  --latency-ms N (extra throughput runs with this delay per
-// CalDAV request, default 50; 0 skips them)  --only requests,throughput,bundles,kms
+// CalDAV request, default 50; 0 skips them)  --only requests,throughput,bundles,kms,busy
 // --explain (also time single dependencies bundled alone: where the init time goes)
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -18,6 +18,9 @@ process.env.LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 delete process.env.AWS_LAMBDA_LOG_LEVEL;
 process.env.AWS_REGION ??= 'us-east-1';
+// Busy reads revalidate every time: the request counts and times are those of a read whose
+// last check is older than the window in which the cached answer is served alone.
+process.env.BUSY_REVALIDATE_SECONDS = '0';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,7 +43,7 @@ const BOOKINGS = intArg('bookings', args.bookings, 10);
 const ACCOUNTS = intArg('accounts', args.accounts, 1);
 const RUNS = intArg('runs', args.runs, 1);
 const LATENCY_MS = intArg('latency-ms', args['latency-ms'], 0);
-const ONLY = new Set((args.only ?? 'requests,throughput,bundles,kms').split(',').map((s) => s.trim()));
+const ONLY = new Set((args.only ?? 'requests,throughput,bundles,kms,busy').split(',').map((s) => s.trim()));
 const BATCH_SIZE = 10; // the SQS event source's batch size
 const json = args.json;
 
@@ -84,15 +87,16 @@ async function main() {
     dependencies = await measureDependencies({ runs: RUNS });
   }
 
-  let requests, throughput, kms;
+  let requests, throughput, kms, busy;
   const variants: Array<Awaited<ReturnType<typeof import('./throughput.js').measureThroughput>>> = [];
-  if (ONLY.has('requests') || ONLY.has('throughput') || ONLY.has('kms')) {
+  if (ONLY.has('requests') || ONLY.has('throughput') || ONLY.has('kms') || ONLY.has('busy')) {
     const { startWorld, userFor } = await import('./world.js');
     const syncUsers = Array.from({ length: ACCOUNTS }, (_, i) => `sync${i}`);
     const rawUsers = Array.from({ length: ACCOUNTS }, (_, i) => `raw${i}`);
     const kmsUsers = ['kms0', 'kms1', 'kms2'];
     progress('starting Radicale, the counting proxy and the local stack');
-    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers]);
+    const { BUSY_CALENDARS } = await import('./busy.js');
+    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, 'busy'], { busy: BUSY_CALENDARS });
     try {
       if (ONLY.has('requests')) {
         progress('counting CalDAV requests per operation');
@@ -150,6 +154,13 @@ async function main() {
         }
       }
 
+      if (ONLY.has('busy')) {
+        progress('busy times: requests of cold, warm and changed reads, warm read time');
+        const { measureBusy } = await import('./busy.js');
+        busy = await measureBusy(world, { accountId: 'acct-busy', user: 'busy', eventsPerCalendar: 40, samples: 40 });
+        problems.push(...busy.problems);
+      }
+
       if (ONLY.has('kms')) {
         progress('counting Decrypt calls per account');
         const ids = kmsUsers.map((u) => `acct-${u}`);
@@ -172,6 +183,7 @@ async function main() {
     variants,
     bundles,
     kms,
+    busy,
     environment: {
       date: new Date().toISOString().slice(0, 10),
       node: process.version.slice(1),

@@ -47,7 +47,7 @@ export interface World {
 export const userFor = (name: string) => `${name}@example.com`;
 
 /** Starts everything; `users` are short names, each a Radicale user `<name>@example.com` with PASSWORD and one `home` calendar. */
-export async function startWorld(users: string[]): Promise<World> {
+export async function startWorld(users: string[], calendars: Record<string, string[]> = {}): Promise<World> {
   const caldavTimings: Timing[] = [];
   const dynamo: DynamoStats = { calls: 0, ms: 0, byCommand: new Map() };
   let proxyUrl = '\0';
@@ -67,7 +67,11 @@ export async function startWorld(users: string[]): Promise<World> {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-stack-'));
   const forgetDataDir = removeOnExit(dataDir); // also on Ctrl-C
-  const radicale = await startRadicale({ users: Object.fromEntries(users.map((u) => [userFor(u), PASSWORD])) });
+  const radicale = await startRadicale({
+    users: Object.fromEntries(users.map((u) => [userFor(u), PASSWORD])),
+    // Users named in `calendars` get these calendars (slug = name) instead of one `home`.
+    calendars: Object.fromEntries(Object.entries(calendars).map(([u, slugs]) => [userFor(u), slugs.map((slug) => ({ slug, displayName: slug }))])),
+  });
   const proxy = await startRemoteProxy(radicale.url);
   proxyUrl = proxy.url;
   const stack = await startLocalStack({ port: 0, sqsPort: 0, persist: false, poll: false, dataDir, caldavServerUrl: proxy.url });

@@ -1,6 +1,6 @@
 /**
  * The connector's public HTTP API, as the dashboard calls it: only
- * `GET|POST|DELETE /integrations/apple-calendar` with `Authorization: Bearer <token>`.
+ * `GET|POST|PATCH|DELETE /integrations/apple-calendar` and `GET .../busy` with `Authorization: Bearer <token>`.
  * The token comes from a `TokenSource`; locally that is the local stack's `/local/token`.
  */
 import type { ApiFailure } from './messages.js';
@@ -8,6 +8,8 @@ import type { ApiFailure } from './messages.js';
 // The response shapes are the connector's own (type-only imports: nothing of shared/ is bundled).
 import type { Details } from '../shared/connection-details.js';
 export type { Details };
+export type { BusyAnswer } from '../shared/busy/busy-service.js';
+import type { BusyAnswer } from '../shared/busy/busy-service.js';
 export type { LastSync } from '../shared/store/connections.js';
 
 export class ApiError extends Error implements ApiFailure {
@@ -50,9 +52,9 @@ export function localTokenSource(base: string, userId: string): TokenSource {
 const PATH = '/integrations/apple-calendar';
 
 export function createApi(base: string, token: TokenSource) {
-  async function call(method: 'GET' | 'POST' | 'DELETE', body?: string, signal?: AbortSignal): Promise<Response> {
+  async function call(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', body?: string, signal?: AbortSignal, suffix = ''): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
-      const res = await send(`${base}${PATH}`, {
+      const res = await send(`${base}${PATH}${suffix}`, {
         method,
         headers: { authorization: `Bearer ${await token(attempt > 0)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body,
@@ -78,6 +80,14 @@ export function createApi(base: string, token: TokenSource) {
     },
     async disconnect(): Promise<void> {
       await call('DELETE');
+    },
+    /** The calendars whose events count as busy (the others are unchecked). */
+    async chooseCalendars(conflictCalendars: string[]): Promise<Details> {
+      return (await (await call('PATCH', JSON.stringify({ conflictCalendars }))).json()) as Details;
+    },
+    async busy(from: Date, to: Date, timeZone: string): Promise<BusyAnswer> {
+      const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), timeZone });
+      return (await (await call('GET', undefined, undefined, `/busy?${q}`)).json()) as BusyAnswer;
     },
   };
 }

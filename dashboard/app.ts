@@ -9,6 +9,7 @@
 import { ApiError, createApi, localTokenSource, type Details } from './api.js';
 import { Modal } from './dialog.js';
 import {
+  busyError,
   connectErrors,
   genericError,
   lastSyncOutcome,
@@ -48,6 +49,10 @@ const ui = {
   detailCalendar: el('detail-calendar'),
   detailConnectedAt: el('detail-connected-at'),
   detailLastSync: el('detail-last-sync'),
+  calendarList: el('calendar-list'),
+  calendarsError: el('calendars-error'),
+  busyStatus: el('busy-status'),
+  busyList: el('busy-list'),
   attention: el('attention'),
   attentionText: el('attention-text'),
   reconnectButton: el<HTMLButtonElement>('reconnect-button'),
@@ -145,13 +150,112 @@ function render(details: Details): void {
       ? 'The app-specific password was revoked, or your Apple ID password changed (which revokes them all). Create a new one at appleid.apple.com and reconnect: bookings made in the meantime are added then.'
       : 'The connection to iCloud stopped working. Reconnect with a new app-specific password.';
 
+  renderCalendars(details);
+
   // A connection that just started needing attention opens its details, so the fix is in sight.
   if (details.status === 'error' && was !== 'error') setExpanded(true);
+  else if (!ui.detailsPanel.hidden) void loadBusy();
 }
 
 function setExpanded(open: boolean): void {
+  const wasOpen = !ui.detailsPanel.hidden;
   ui.detailsButton.setAttribute('aria-expanded', String(open));
   ui.detailsPanel.hidden = !open;
+  if (open && !wasOpen) void loadBusy();
+}
+
+// ---------------------------------------------------------------------------------------
+// Calendars checked for conflicts, and the busy preview
+
+type Connected = Exclude<Details, { status: 'not_connected' }>;
+let busyVersion = 0;
+let choosing = false;
+
+function renderCalendars(details: Connected): void {
+  ui.calendarsError.hidden = true;
+  ui.calendarList.replaceChildren(
+    ...details.calendars.map((c) => {
+      const li = document.createElement('li');
+      const name = document.createElement('span');
+      name.textContent = c.name;
+      if (c.default) {
+        const tag = document.createElement('span');
+        tag.className = 'tag';
+        tag.textContent = 'bookings go here';
+        name.append(tag);
+      }
+      const label = document.createElement('label');
+      label.className = 'checkbox';
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.checked = c.checkedForConflicts;
+      box.dataset.url = c.url;
+      box.setAttribute('aria-label', `Check “${c.name}” for conflicts`);
+      box.addEventListener('change', () => void chooseCalendars(box));
+      label.append(box, document.createTextNode(' Check for conflicts'));
+      li.append(name, label);
+      return li;
+    }),
+  );
+}
+
+async function chooseCalendars(changed: HTMLInputElement): Promise<void> {
+  const boxes = [...ui.calendarList.querySelectorAll<HTMLInputElement>('input[type=checkbox]')];
+  if (choosing) {
+    changed.checked = !changed.checked;
+    return;
+  }
+  choosing = true;
+  for (const b of boxes) b.setAttribute('aria-disabled', 'true');
+  ui.calendarsError.hidden = true;
+  try {
+    const details = await api.chooseCalendars(boxes.filter((b) => b.checked).map((b) => b.dataset.url!));
+    ++renderVersion;
+    render(details);
+    ui.calendarList.querySelector<HTMLInputElement>(`input[data-url="${CSS.escape(changed.dataset.url!)}"]`)?.focus();
+    void loadBusy();
+  } catch (err) {
+    changed.checked = !changed.checked;
+    ui.calendarsError.textContent = `Couldn't change the calendars checked for conflicts. ${genericError(asFailure(err))}`;
+    ui.calendarsError.hidden = false;
+  } finally {
+    choosing = false;
+    for (const b of ui.calendarList.querySelectorAll<HTMLInputElement>('input[type=checkbox]')) b.removeAttribute('aria-disabled');
+  }
+}
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+
+async function loadBusy(): Promise<void> {
+  if (!current || current.status === 'not_connected') return;
+  const version = ++busyVersion;
+  ui.busyStatus.textContent = 'Loading busy times…';
+  const from = new Date();
+  const to = new Date(from.getTime() + 7 * 86_400_000);
+  try {
+    const answer = await api.busy(from, to, Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+    if (version !== busyVersion) return;
+    ui.busyList.replaceChildren(
+      ...answer.busy.map((b) => {
+        const li = document.createElement('li');
+        const start = new Date(b.start);
+        const end = new Date(b.end);
+        const sameDay = dayFormat.format(start) === dayFormat.format(end);
+        li.append(timeElement(b.start), document.createTextNode(' – '));
+        const until = document.createElement('time');
+        until.dateTime = b.end;
+        until.textContent = sameDay ? clockFormat.format(end) : `${dayFormat.format(end)}, ${clockFormat.format(end)}`;
+        li.append(until);
+        return li;
+      }),
+    );
+    ui.busyStatus.textContent = answer.busy.length ? `${answer.busy.length} busy ${answer.busy.length === 1 ? 'time' : 'times'}.` : 'No busy times in the next 7 days.';
+  } catch (err) {
+    if (version !== busyVersion) return;
+    ui.busyList.replaceChildren();
+    ui.busyStatus.textContent = busyError(asFailure(err));
+  }
 }
 
 function say(...parts: Array<string | Node>): void {

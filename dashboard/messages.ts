@@ -117,3 +117,10 @@ export function lastSyncOutcome(lastSync: { outcome: 'ok' | 'failed'; error?: st
       return lastSync.error ? `Failed (${lastSync.error}).` : 'Failed.';
   }
 }
+
+/** Why the busy preview could not be shown (contract: busy-time errors). */
+export function busyError(failure: Pick<ApiFailure, 'status' | 'code'>): string {
+  if (failure.code === 'reconnect_required') return 'Busy times can’t be read: iCloud no longer accepts the app-specific password. Reconnect to fix it.';
+  if (failure.code === 'calendar_unavailable') return 'Busy times can’t be read from iCloud right now. Try again in a minute.';
+  return `Busy times couldn't be loaded. ${genericError(failure)}`;
+}

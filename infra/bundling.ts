@@ -17,6 +17,9 @@ export const FUNCTION_ENTRIES = {
   disconnect: 'functions/disconnect.ts',
   sync: 'functions/sync.ts',
   sweep: 'functions/sweep.ts',
+  busy: 'functions/busy.ts',
+  'busy-internal': 'functions/busy-internal.ts',
+  'choose-calendars': 'functions/choose-calendars.ts',
 } as const;
 
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;

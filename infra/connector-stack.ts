@@ -37,6 +37,7 @@ export class ConnectorStack extends Stack {
       ...(settings.caldavAllowedHosts ? { caldavAllowedHosts: settings.caldavAllowedHosts } : {}),
       connectReservedConcurrency: settings.connectReservedConcurrency,
       retainLogs: settings.retainData,
+      ...(settings.producerPrincipalArn && /:role\//.test(settings.producerPrincipalArn) ? { busyReaderRoleArn: settings.producerPrincipalArn } : {}),
     });
     this.bookingSync = new BookingSync(this, 'BookingSync', {
       data: this.data,
@@ -85,6 +86,11 @@ export class ConnectorStack extends Stack {
       description: 'DynamoDB table of connections and held booking changes',
       value: this.data.table.tableName,
     });
+  }
+
+  /** Lets a principal defined in CDK (e.g. the booking service's role) read busy times (internal route, IAM). */
+  grantReadBusy(grantee: iam.IGrantable): iam.Grant {
+    return this.api.grantReadBusy(grantee);
   }
 
   /** Lets a principal defined in CDK (e.g. the booking service's role) send booking events. */

@@ -57,8 +57,10 @@ export async function startHttpApi(opts: HttpApiOptions) {
 
 async function serve(opts: HttpApiOptions, req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const routeKey = `${req.method} ${url.pathname.replace(/\/+$/, '') || '/'}`;
-  const handler = opts.routes[routeKey];
+  let routeKey = `${req.method} ${url.pathname.replace(/\/+$/, '') || '/'}`;
+  let handler = opts.routes[routeKey];
+  let pathParameters: Record<string, string> | undefined;
+  if (!handler) ({ routeKey, handler, pathParameters } = matchTemplate(opts.routes, routeKey));
   if (!handler) {
     if (opts.fallback && (await opts.fallback(req, res))) return;
     return send(res, 404, { message: 'Not Found' });
@@ -82,6 +84,7 @@ async function serve(opts: HttpApiOptions, req: IncomingMessage, res: ServerResp
     rawQueryString: url.search.slice(1),
     headers,
     ...(url.search ? { queryStringParameters: Object.fromEntries(url.searchParams) } : {}),
+    ...(pathParameters ? { pathParameters } : {}),
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
@@ -105,6 +108,30 @@ async function serve(opts: HttpApiOptions, req: IncomingMessage, res: ServerResp
   const result = await handler(event, lambdaContext(requestId));
   res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
   res.end(result.body ?? '');
+}
+
+/** Route keys with `{name}` segments (e.g. `GET /internal/accounts/{accountId}/...`), as API Gateway matches them. */
+function matchTemplate(routes: Record<string, HttpHandler>, key: string): { routeKey: string; handler?: HttpHandler; pathParameters?: Record<string, string> } {
+  for (const [template, handler] of Object.entries(routes)) {
+    if (!template.includes('{')) continue;
+    const names: string[] = [];
+    const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+      names.push(name);
+      return '([^/]+)';
+    });
+    const m = new RegExp(`^${pattern}$`).exec(key);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    names.forEach((name, i) => {
+      try {
+        params[name] = decodeURIComponent(m[i + 1]!);
+      } catch {
+        params[name] = m[i + 1]!;
+      }
+    });
+    return { routeKey: template, handler, pathParameters: params };
+  }
+  return { routeKey: key };
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jwtVerify, SignJWT } from 'jose';
+import { SERVICE_CLAIM, SERVICE_CLAIM_VALUE, SERVICE_SUBJECT } from '../shared/busy/service-caller.js';
 
 export const LOCAL_ISSUER = 'http://127.0.0.1/local-auth';
 export const LOCAL_AUDIENCE = 'apple-calendar-connector';
@@ -24,6 +25,16 @@ export function localJwt(dataDir: string) {
   return {
     sign: (sub: string, ttl = '12h') =>
       new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setIssuedAt().setExpirationTime(ttl).sign(secret),
+    /** The booking service's token for the internal routes (stands in for IAM on the local stack). */
+    signService: (ttl = '12h') =>
+      new SignJWT({ [SERVICE_CLAIM]: SERVICE_CLAIM_VALUE })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(SERVICE_SUBJECT)
+        .setIssuer(LOCAL_ISSUER)
+        .setAudience(LOCAL_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(ttl)
+        .sign(secret),
     /** The verified claims, or undefined for a missing, malformed, expired or foreign token. */
     verify: async (token: string) => {
       try {

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { dashboardFallback } from '../dashboard/serve.js';
+import { createBusyHandler, createBusyInternalHandler } from '../functions/handlers/busy.js';
+import { createChooseCalendarsHandler } from '../functions/handlers/choose-calendars.js';
 import { createConnectHandler } from '../functions/handlers/connect.js';
 import { createDetailsHandler } from '../functions/handlers/details.js';
 import { createDisconnectHandler } from '../functions/handlers/disconnect.js';
@@ -38,6 +40,8 @@ export interface LocalStackOptions {
   /** Hosts that may receive the credentials (CALDAV_ALLOWED_HOSTS; default: the server's host). */
   caldavAllowedHosts?: string;
   caldavTimeoutMs?: number;
+  /** Busy reads answer from a confirmation this recent without asking the server (default 15). */
+  busyRevalidateSeconds?: number;
   region?: string;
   /** The fetch CalDAV requests go through (tests and the bench count or delay them). */
   fetch?: typeof fetch;
@@ -81,6 +85,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     RETRY_BASE_SECONDS: String(opts.retryBaseSeconds ?? SYNC_DEFAULTS.retryBaseSeconds),
     SWEEP_INTERVAL_SECONDS: String(sweepIntervalSeconds),
     MAX_RECEIVE_COUNT: String(maxReceiveCount),
+    BUSY_REVALIDATE_SECONDS: opts.busyRevalidateSeconds === undefined ? undefined : String(opts.busyRevalidateSeconds),
     AWS_REGION: region,
     POWERTOOLS_SERVICE_NAME: 'apple-calendar-local',
   });
@@ -98,6 +103,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     disconnect: createDisconnectHandler(platform),
     sync: createSyncHandler(platform, { random: opts.random }),
     sweep: createSweepHandler(platform),
+    busy: createBusyHandler(platform),
+    busyInternal: createBusyInternalHandler(platform),
+    chooseCalendars: createChooseCalendarsHandler(platform),
   };
 
   const consumers =
@@ -111,7 +119,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   const api = await startHttpApi({
     port: opts.port ?? 3000,
     jwt,
-    routes: { [`POST ${route}`]: handlers.connect, [`GET ${route}`]: handlers.details, [`DELETE ${route}`]: handlers.disconnect },
+    routes: {
+      [`POST ${route}`]: handlers.connect,
+      [`GET ${route}`]: handlers.details,
+      [`DELETE ${route}`]: handlers.disconnect,
+      // Busy times: the dashboard's route, the calendar choice, and the booking service's route
+      // (a service token from `npm run --silent token -- --service` stands in for IAM).
+      [`GET ${route}/busy`]: handlers.busy,
+      [`PATCH ${route}`]: handlers.chooseCalendars,
+      ['GET /internal/accounts/{accountId}/apple-calendar/busy']: handlers.busyInternal as typeof handlers.busy,
+    },
     // The dashboard page at `/`, and LOCAL ONLY `GET /local/token?user=<id>` (signed with the local key).
     fallback: dashboardFallback({ localToken: (userId) => jwt.sign(userId) }),
     log: platform.log,
@@ -134,6 +151,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     sweep: handlers.sweep,
     tableName: TABLE_NAME,
     token: (userId: string) => jwt.sign(userId),
+    serviceToken: () => jwt.signService(),
     async stop() {
       await api.stop();
       await sweeper?.stop();

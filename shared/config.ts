@@ -52,6 +52,8 @@ const schema = z.object({
   RETRY_BASE_SECONDS: positiveInt(SYNC_DEFAULTS.retryBaseSeconds),
   SWEEP_INTERVAL_SECONDS: positiveInt(SYNC_DEFAULTS.sweepIntervalSeconds),
   MAX_RECEIVE_COUNT: positiveInt(SYNC_DEFAULTS.maxReceiveCount),
+  /** Busy reads answer from a confirmation this recent without asking the CalDAV server. */
+  BUSY_REVALIDATE_SECONDS: z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0 && n <= 60, 'must be a whole number from 0 to 60')), 15),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'CALDAV_ALLOWED_HOSTS'> & {

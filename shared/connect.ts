@@ -7,6 +7,7 @@ import type { Log } from './logger.js';
 import { reserveConnectAttempt, type ConnectLimits } from './connect-limit.js';
 import { deadlineFrom, within, type Deadline } from './deadline.js';
 import { connectedDetails, type Details } from './connection-details.js';
+import { mergeListing } from './busy/calendars.js';
 import { AppleIdConflict, type Connection, type ConnectionStore } from './store/connections.js';
 
 export interface ConnectionDeps {
@@ -79,6 +80,9 @@ export async function connect(deps: ConnectionDeps, accountId: string, input: Co
       calendarName: found.calendar.name,
       principalUrl: found.principalUrl,
       homeUrl: found.homeUrl,
+      // Every usable calendar (busy times); a reconnect keeps the person's conflict choices.
+      calendars: mergeListing(found.calendars, existing?.calendars),
+      addresses: found.addresses,
       status: 'active',
       updatedAt: now,
       connectedAt: now,

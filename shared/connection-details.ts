@@ -1,4 +1,5 @@
 import { isFailed, isPending, type BookingStore } from './store/bookings.js';
+import { calendarEntries, type CalendarEntry } from './busy/calendars.js';
 import type { Connection, ConnectionStore, LastSync } from './store/connections.js';
 
 /** What the dashboard shows of a connection (contract §1, GET). */
@@ -14,6 +15,8 @@ export type Details =
       pendingChanges: number;
       /** Booking changes the calendar server refused for good. */
       failedChanges: number;
+      /** Every calendar of the account that can hold events, with the conflict-check choice. */
+      calendars: CalendarEntry[];
     };
 
 export interface DetailsDeps {
@@ -42,5 +45,6 @@ export function connectedDetails(conn: Connection, pendingChanges = 0, failedCha
     ...(conn.lastSync ? { lastSync: conn.lastSync } : {}),
     pendingChanges,
     failedChanges,
+    calendars: calendarEntries(conn),
   };
 }

@@ -9,6 +9,9 @@ export type ErrorCode =
   | 'already_connected'
   | 'too_many_attempts'
   | 'calendar_unavailable'
+  | 'not_connected'
+  | 'reconnect_required'
+  | 'forbidden'
   | 'internal_error';
 
 export class DomainError extends Error {

@@ -14,6 +14,9 @@ const STATUS: Record<ErrorCode, number> = {
   already_connected: 409,
   too_many_attempts: 429,
   calendar_unavailable: 502,
+  not_connected: 404,
+  reconnect_required: 409,
+  forbidden: 403,
   internal_error: 500,
 };
 

@@ -1,10 +1,11 @@
 // The dashboard's HTTP API: API Gateway v2 with a JWT authorizer on every route, CORS for
 // the dashboard origin only, stage throttling and access logs, and the three functions
 // behind `/integrations/apple-calendar` (connect, details, disconnect).
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -12,6 +13,9 @@ import { ConnectorFunction, LOG_RETENTION } from './connector-function.js';
 import type { Data } from './data.js';
 
 export const ROUTE_PATH = '/integrations/apple-calendar';
+export const BUSY_PATH = '/integrations/apple-calendar/busy';
+/** The booking service's route (IAM): busy times of any account, without the host's token. */
+export const INTERNAL_BUSY_PATH = '/internal/accounts/{accountId}/apple-calendar/busy';
 
 export interface ApiProps {
   readonly data: Data;
@@ -28,6 +32,8 @@ export interface ApiProps {
   readonly throttleRateLimit?: number;
   /** Burst of requests for the whole stage. @default 100 */
   readonly throttleBurstLimit?: number;
+  /** IAM role ARN of the booking service: may call the internal busy route (execute-api:Invoke). */
+  readonly busyReaderRoleArn?: string;
 }
 
 /**
@@ -40,6 +46,7 @@ export const ROUTE_THROTTLES: Record<string, { rateLimit: number; burstLimit: nu
   [`POST ${ROUTE_PATH}`]: { rateLimit: 5, burstLimit: 10 },
   [`GET ${ROUTE_PATH}`]: { rateLimit: 25, burstLimit: 50 },
   [`DELETE ${ROUTE_PATH}`]: { rateLimit: 5, burstLimit: 10 },
+  [`PATCH ${ROUTE_PATH}`]: { rateLimit: 5, burstLimit: 10 },
 };
 
 export class Api extends Construct {
@@ -48,6 +55,9 @@ export class Api extends Construct {
   readonly connect: ConnectorFunction;
   readonly details: ConnectorFunction;
   readonly disconnect: ConnectorFunction;
+  readonly busy: ConnectorFunction;
+  readonly busyInternal: ConnectorFunction;
+  readonly chooseCalendars: ConnectorFunction;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -99,6 +109,35 @@ export class Api extends Construct {
     });
     data.grantTable(this.disconnect.role, ['Query', 'DeleteItem', 'BatchWriteItem']);
 
+    // Busy times read the calendars with the stored password: they may decrypt it (same
+    // encryption-context condition as sync), and keep their cache in the table.
+    const busyFunction = (id: string, name: 'busy' | 'busy-internal', description: string) => {
+      const fn = new ConnectorFunction(this, id, {
+        name,
+        description,
+        timeout: Duration.seconds(28),
+        serviceName: `apple-calendar-${name}`,
+        retainLogs: props.retainLogs,
+        // CALDAV_SERVER_URL: the hosts credentials may go to are derived from it (trusted-host rule).
+        environment: { ...common, KMS_KEY_ID: data.key.keyArn, CALDAV_SERVER_URL: props.caldavServerUrl },
+      });
+      data.grantTable(fn.role, ['GetItem', 'PutItem', 'UpdateItem', 'Query', 'BatchWriteItem']);
+      data.grantDecrypt(fn.role, fn.node.id);
+      return fn;
+    };
+    this.busy = busyFunction('Busy', 'busy', 'GET /integrations/apple-calendar/busy: busy times for the dashboard');
+    this.busyInternal = busyFunction('BusyInternal', 'busy-internal', 'GET /internal/accounts/{accountId}/apple-calendar/busy: busy times for the booking service (IAM)');
+
+    this.chooseCalendars = new ConnectorFunction(this, 'ChooseCalendars', {
+      name: 'choose-calendars',
+      description: 'PATCH /integrations/apple-calendar: the calendars checked for conflicts',
+      timeout: Duration.seconds(15),
+      serviceName: 'apple-calendar-choose-calendars',
+      retainLogs: props.retainLogs,
+      environment: common,
+    });
+    data.grantTable(this.chooseCalendars.role, ['GetItem', 'UpdateItem']);
+
     const authorizer = new HttpJwtAuthorizer('DashboardJwt', props.jwtIssuer, {
       authorizerName: 'dashboard-jwt',
       jwtAudience: [...props.jwtAudience],
@@ -112,7 +151,7 @@ export class Api extends Construct {
       defaultAuthorizer: authorizer,
       corsPreflight: {
         allowOrigins: [props.dashboardOrigin],
-        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.DELETE],
+        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.PATCH, apigw.CorsHttpMethod.DELETE],
         allowHeaders: ['authorization', 'content-type'],
         allowCredentials: false,
         maxAge: Duration.hours(1),
@@ -151,19 +190,21 @@ export class Api extends Construct {
       },
     });
 
-    const routes: Array<[apigw.HttpMethod, ConnectorFunction]> = [
-      [apigw.HttpMethod.POST, this.connect],
-      [apigw.HttpMethod.GET, this.details],
-      [apigw.HttpMethod.DELETE, this.disconnect],
+    const routes: Array<[apigw.HttpMethod, ConnectorFunction, string]> = [
+      [apigw.HttpMethod.POST, this.connect, ROUTE_PATH],
+      [apigw.HttpMethod.GET, this.details, ROUTE_PATH],
+      [apigw.HttpMethod.DELETE, this.disconnect, ROUTE_PATH],
+      [apigw.HttpMethod.PATCH, this.chooseCalendars, ROUTE_PATH],
+      [apigw.HttpMethod.GET, this.busy, BUSY_PATH],
     ];
     const stageResource = this.stage.node.defaultChild as apigw.CfnStage;
     // RouteSettings is plain JSON to CloudFormation: its keys are spelled as CloudFormation spells them.
     stageResource.routeSettings = Object.fromEntries(
       Object.entries(ROUTE_THROTTLES).map(([routeKey, t]) => [routeKey, { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit }]),
     );
-    for (const [method, fn] of routes) {
+    for (const [method, fn, path] of routes) {
       const [route] = this.httpApi.addRoutes({
-        path: ROUTE_PATH,
+        path,
         methods: [method],
         authorizer,
         integration: new HttpLambdaIntegration(`${fn.node.id}Integration`, fn.function, {
@@ -173,6 +214,38 @@ export class Api extends Construct {
       // Route settings name the route: it must exist before the stage is updated.
       stageResource.node.addDependency(route!);
     }
+
+    // The booking service signs its requests (SigV4); API Gateway checks its IAM permission.
+    const [internalRoute] = this.httpApi.addRoutes({
+      path: INTERNAL_BUSY_PATH,
+      methods: [apigw.HttpMethod.GET],
+      authorizer: new HttpIamAuthorizer(),
+      integration: new HttpLambdaIntegration('BusyInternalIntegration', this.busyInternal.function, { timeout: Duration.seconds(29) }),
+    });
+    this.internalBusyRoute = internalRoute!;
+    if (props.busyReaderRoleArn) {
+      // An HTTP API has no resource policy: the permission goes on the role (same account).
+      const bookingService = iam.Role.fromRoleArn(this, 'BookingServiceRole', props.busyReaderRoleArn);
+      this.grantReadBusy(bookingService);
+      const apiId = Stack.of(this).getLogicalId(this.httpApi.node.defaultChild as CfnElement);
+      Validations.of(bookingService).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/*/GET/internal/accounts/*/apple-calendar/busy]`,
+        reason:
+          'execute-api:Invoke on the one internal busy route: the wildcards stand for the stage and the {accountId} path parameter ' +
+          '(the booking service reads busy times of any host, without the host token).',
+      });
+    }
+  }
+
+  readonly internalBusyRoute: apigw.HttpRoute;
+
+  /**
+   * execute-api:Invoke on the internal busy route, and nothing else of the API (the route's
+   * own grantInvoke would allow everything under /internal/accounts/*).
+   */
+  grantReadBusy(grantee: iam.IGrantable): iam.Grant {
+    const arn = Stack.of(this).formatArn({ service: 'execute-api', resource: this.httpApi.apiId, resourceName: '*/GET/internal/accounts/*/apple-calendar/busy' });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [arn] });
   }
 
   /** The invoke URL of the `$default` stage (ends with `/`). */

@@ -97,9 +97,9 @@ export class Data extends Construct {
     return this.grantKey(grantee, 'kms:Encrypt');
   }
 
-  /** kms:Decrypt on the key, only with an `accountId` encryption context. */
-  grantDecrypt(grantee: iam.IGrantable): iam.Grant {
-    return this.grantKey(grantee, 'kms:Decrypt');
+  /** kms:Decrypt on the key, only with an `accountId` encryption context (`who` names the key policy statement). */
+  grantDecrypt(grantee: iam.IGrantable, who = 'Sync'): iam.Grant {
+    return this.grantKey(grantee, 'kms:Decrypt', `DecryptBy${who}Only`);
   }
 
   /** kms:GenerateMac (HMAC-SHA-256) with the Apple ID key: the per-Apple-ID limit key. */
@@ -115,14 +115,13 @@ export class Data extends Construct {
    * The use is granted twice, on purpose: in the key policy (which alone decides, since the
    * account root may not use the key) and in the role's own policy (so IAM tooling shows it).
    */
-  private grantKey(grantee: iam.IGrantable, action: 'kms:Encrypt' | 'kms:Decrypt'): iam.Grant {
+  private grantKey(grantee: iam.IGrantable, action: 'kms:Encrypt' | 'kms:Decrypt', sid = 'EncryptByConnectOnly'): iam.Grant {
     const conditions = {
       // The context must be present ...
       Null: { [`kms:EncryptionContext:${ENCRYPTION_CONTEXT_KEY}`]: 'false' },
       // ... and be nothing but the account id.
       'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [ENCRYPTION_CONTEXT_KEY] },
     };
-    const sid = action === 'kms:Encrypt' ? 'EncryptByConnectOnly' : 'DecryptBySyncOnly';
     this.key.addToResourcePolicy(new iam.PolicyStatement({ sid, principals: [grantee.grantPrincipal], actions: [action], resources: ['*'], conditions }));
     return iam.Grant.addToPrincipal({ grantee, actions: [action], resourceArns: [this.key.keyArn], conditions });
   }

@@ -11,8 +11,18 @@ export interface Discovery {
   principalUrl: string;
   homeUrl: string;
   calendar: CalendarInfo;
+  /** Every calendar of the home that can hold events, with its change tokens (busy times). */
+  calendars: ListedCalendar[];
+  /** The principal's calendar-user-address-set (e.g. `mailto:` addresses): who "me" is in invitations. */
+  addresses: string[];
   /** How many HTTP requests discovery made (redirects followed by fetch count once). */
   requests: number;
+}
+
+/** A usable calendar as listed under the home, with the tokens that change with its content. */
+export interface ListedCalendar extends CalendarInfo {
+  syncToken?: string;
+  ctag?: string;
 }
 
 export interface DiscoverOptions {
@@ -62,6 +72,7 @@ export async function discoverCalendar(opts: DiscoverOptions): Promise<Discovery
   const [principalRes] = await dav.propfind(principal, '0', {
     'c:calendar-home-set': {},
     'c:schedule-inbox-URL': {},
+    'c:calendar-user-address-set': {},
   });
   const homeHref = firstHref(principalRes?.props?.calendarHomeSet);
   if (!homeHref) throw new CaldavError('unexpected', 'The server did not name a calendar home for this account');
@@ -76,6 +87,8 @@ export async function discoverCalendar(opts: DiscoverOptions): Promise<Discovery
     'c:supported-calendar-component-set': {},
     'c:schedule-default-calendar-URL': {},
     'ca:calendar-order': {},
+    'cs:getctag': {},
+    'd:sync-token': {},
   });
   const collections = listing.filter((r) => r.ok && r.href).map((r) => toCollection(r, dav.resolve(r.href!)));
 
@@ -88,7 +101,13 @@ export async function discoverCalendar(opts: DiscoverOptions): Promise<Discovery
   const calendar = chooseDefaultCalendar(collections, defaultUrl);
   if (!calendar) throw new NoCalendarError();
   checkTrusted(calendar.url, opts.allowedHosts, 'calendar');
-  return { principalUrl: principal, homeUrl, calendar, requests: dav.requests };
+  const calendars = listing
+    .filter((r) => r.ok && r.href)
+    .map((r) => ({ r, c: toCollection(r, dav.resolve(r.href!)) }))
+    .filter(({ c }) => canHoldBookings(c))
+    .map(({ r, c }) => ({ url: c.url, name: c.name, syncToken: tokenText(r.props?.syncToken), ctag: tokenText(r.props?.getctag) }));
+  const addresses = asArray(principalRes?.props?.calendarUserAddressSet?.href).map((h) => String(h).trim()).filter(Boolean);
+  return { principalUrl: principal, homeUrl, calendar, calendars, addresses, requests: dav.requests };
 }
 
 export class NoCalendarError extends Error {
@@ -215,6 +234,7 @@ function firstHref(value: any): string | undefined {
   return typeof first === 'string' && first.trim() ? first.trim() : undefined;
 }
 
+const tokenText = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : undefined);
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const sameUrl = (a: string, b: string) => new URL(a).href.replace(/\/?$/, '/') === new URL(b).href.replace(/\/?$/, '/');
 const lastSegment = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? url);

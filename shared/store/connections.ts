@@ -10,6 +10,17 @@ export interface LastSync {
   error?: string;
 }
 
+/** A calendar of the account that can hold events, as last seen (busy times). */
+export interface StoredCalendar {
+  url: string;
+  name: string;
+  /** Its events count as busy (PATCH conflictCalendars); new calendars start checked. */
+  checkedForConflicts: boolean;
+  /** Change tokens from the listing that found it (a cold busy read starts from them). */
+  syncToken?: string;
+  ctag?: string;
+}
+
 export interface Connection {
   accountId: string;
   appleId: string;
@@ -29,6 +40,12 @@ export interface Connection {
   connectedAt: string;
   updatedAt: string;
   lastSync?: LastSync;
+  /** Every calendar that can hold events; absent on connections made before busy times. */
+  calendars?: StoredCalendar[];
+  /** The principal's calendar-user addresses (declined invitations are recognised by them). */
+  addresses?: string[];
+  /** Grows with every change of `calendars` after connect (conditional updates). */
+  calendarsVersion?: number;
 }
 
 const key = (accountId: string) => ({ pk: accountKey(accountId), sk: CONNECTION_SK });
@@ -134,6 +151,29 @@ export class ConnectionStore {
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /**
+   * Replaces the calendar list if it is still the one the caller read (`calendarsVersion`,
+   * absent before the first change): a concurrent PATCH or refresh is never overwritten
+   * blindly. Returns false when it changed in between.
+   */
+  async updateCalendars(accountId: string, calendars: StoredCalendar[], readVersion: number | undefined): Promise<boolean> {
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: key(accountId),
+          UpdateExpression: 'SET calendars = :c, calendarsVersion = :next',
+          ConditionExpression: readVersion === undefined ? 'attribute_exists(pk) AND attribute_not_exists(calendarsVersion)' : 'attribute_exists(pk) AND calendarsVersion = :v',
+          ExpressionAttributeValues: { ':c': calendars, ':next': (readVersion ?? 0) + 1, ...(readVersion === undefined ? {} : { ':v': readVersion }) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
     }
   }
 

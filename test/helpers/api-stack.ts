@@ -40,7 +40,7 @@ export interface CallOptions {
   suffix?: string;
 }
 
-export async function startApiStack(opts: { users: Record<string, string>; calendars?: Record<string, CalendarSpec[]>; caldavTimeoutMs?: number }) {
+export async function startApiStack(opts: { users: Record<string, string>; calendars?: Record<string, CalendarSpec[]>; caldavTimeoutMs?: number; busyRevalidateSeconds?: number }) {
   const radicale: RadicaleServer = await startRadicale({ users: opts.users, calendars: opts.calendars });
   const caldav: Proxy = await startProxy({ target: radicale.url });
   const dataDir = await mkdtemp(join(tmpdir(), 'api-stack-'));
@@ -52,6 +52,7 @@ export async function startApiStack(opts: { users: Record<string, string>; calen
     dataDir,
     caldavServerUrl: caldav.url,
     caldavTimeoutMs: opts.caldavTimeoutMs ?? 5_000,
+    busyRevalidateSeconds: opts.busyRevalidateSeconds,
     logStream: output.stream,
     metrics: output.metrics,
   });

@@ -73,6 +73,7 @@ describe('POST /integrations/apple-calendar (connect)', () => {
       connectedAt: expect.stringMatching(ISO),
       pendingChanges: 0,
       failedChanges: 0,
+      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
     });
     expect(Date.parse(res.body.connectedAt)).toBeGreaterThanOrEqual(before - 1000);
 
@@ -250,6 +251,7 @@ describe('GET /integrations/apple-calendar (details)', () => {
       connectedAt: expect.stringMatching(ISO),
       pendingChanges: 0,
       failedChanges: 0,
+      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
     });
   });
 
@@ -276,6 +278,7 @@ describe('GET /integrations/apple-calendar (details)', () => {
       lastSync: { at: '2026-11-24T10:05:00.000Z', outcome: 'failed', error: 'credentials_rejected' },
       pendingChanges: 0,
       failedChanges: 0,
+      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
     });
   });
 

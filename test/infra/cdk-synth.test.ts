@@ -62,9 +62,9 @@ describe('cdk synth (CLI, offline)', () => {
 
   it('builds one ESM bundle with a source map per function', () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(8);
     const assetDirs = new Set(functions.map((f) => f.Metadata?.['aws:asset:path']));
-    expect(assetDirs.size).toBe(5);
+    expect(assetDirs.size).toBe(8);
     for (const dir of assetDirs) {
       const bundle = join(outdir, String(dir), 'index.mjs');
       expect(existsSync(bundle), bundle).toBe(true);

@@ -15,8 +15,8 @@ const [[tableId, table]] = ofType(resources, 'AWS::DynamoDB::Table') as [[string
 const [[keyId, key]] = ofType(resources, 'AWS::KMS::Key').filter(([, k]) => !k.Properties.KeySpec) as [[string, Resource]];
 
 describe('functions', () => {
-  it('are the five handlers with the shared defaults', () => {
-    expect(Object.keys(fns).sort()).toEqual(['connect', 'details', 'disconnect', 'sweeper', 'sync']);
+  it('are the eight handlers with the shared defaults', () => {
+    expect(Object.keys(fns).sort()).toEqual(['busy', 'busy-internal', 'choose-calendars', 'connect', 'details', 'disconnect', 'sweeper', 'sync']);
     for (const [, f] of Object.values(fns)) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -81,18 +81,22 @@ describe('functions', () => {
 });
 
 describe('HTTP API', () => {
-  it('has exactly the three routes, each behind the JWT authorizer', () => {
+  it('has exactly the dashboard routes behind the JWT authorizer and the internal busy route behind IAM', () => {
     const routes = ofType(resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     expect(routes.map((r) => r.RouteKey).sort()).toEqual([
       'DELETE /integrations/apple-calendar',
       'GET /integrations/apple-calendar',
+      'GET /integrations/apple-calendar/busy',
+      'GET /internal/accounts/{accountId}/apple-calendar/busy',
+      'PATCH /integrations/apple-calendar',
       'POST /integrations/apple-calendar',
     ]);
     const authorizerId = ofType(resources, 'AWS::ApiGatewayV2::Authorizer')[0]![0];
-    for (const route of routes) {
+    for (const route of routes.filter((r) => !r.RouteKey.startsWith('GET /internal/'))) {
       expect(route.AuthorizationType).toBe('JWT');
       expect(route.AuthorizerId).toEqual({ Ref: authorizerId });
     }
+    expect(routes.find((r) => r.RouteKey.startsWith('GET /internal/'))!.AuthorizationType).toBe('AWS_IAM');
   });
 
   it('routes each method to its function', () => {
@@ -105,6 +109,9 @@ describe('HTTP API', () => {
     expect(target('POST /integrations/apple-calendar')).toBe(fnId('connect'));
     expect(target('GET /integrations/apple-calendar')).toBe(fnId('details'));
     expect(target('DELETE /integrations/apple-calendar')).toBe(fnId('disconnect'));
+    expect(target('PATCH /integrations/apple-calendar')).toBe(fnId('choose-calendars'));
+    expect(target('GET /integrations/apple-calendar/busy')).toBe(fnId('busy'));
+    expect(target('GET /internal/accounts/{accountId}/apple-calendar/busy')).toBe(fnId('busy-internal'));
   });
 
   it('validates JWTs from the configured issuer and audience', () => {
@@ -139,13 +146,15 @@ describe('IAM: least privilege', () => {
   const kmsActions = (name: string) =>
     statementsOfFunction(resources, fn(name)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
 
-  it('gives kms:Encrypt to connect only and kms:Decrypt to sync only, bound to the encryption context', () => {
+  it('gives kms:Encrypt to connect only and kms:Decrypt to sync and the busy reads only, bound to the encryption context', () => {
     // (connect's kms:GenerateMac on the Apple ID key: test/infra/key-policy.test.ts)
     expect(kmsActions('connect').flatMap(actionsOf)).toEqual(['kms:Encrypt', 'kms:GenerateMac']);
-    expect(kmsActions('sync').flatMap(actionsOf)).toEqual(['kms:Decrypt']);
+    for (const name of ['sync', 'busy', 'busy-internal']) expect(kmsActions(name).flatMap(actionsOf), name).toEqual(['kms:Decrypt']);
     expect(kmsActions('details')).toEqual([]);
     expect(kmsActions('disconnect')).toEqual([]);
-    for (const statement of [...kmsActions('connect'), ...kmsActions('sync')].filter((s) => !actionsOf(s).includes('kms:GenerateMac'))) {
+    expect(kmsActions('choose-calendars')).toEqual([]);
+    expect(kmsActions('sweeper')).toEqual([]);
+    for (const statement of [...kmsActions('connect'), ...kmsActions('sync'), ...kmsActions('busy'), ...kmsActions('busy-internal')].filter((s) => !actionsOf(s).includes('kms:GenerateMac'))) {
       expect(statement.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
       expect(statement.Condition).toEqual({
         Null: { 'kms:EncryptionContext:accountId': 'false' },
@@ -157,8 +166,14 @@ describe('IAM: least privilege', () => {
   it('grants KMS nowhere else (no other identity policy; the key policies: test/infra/key-policy.test.ts)', () => {
     const all = ofType(resources, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
     const kms = all.filter((s: any) => actionsOf(s).some((a) => a.startsWith('kms:')));
-    expect(kms.flatMap(actionsOf).sort()).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateMac']);
-    expect(key.Properties.KeyPolicy.Statement.map((s: any) => s.Sid).sort()).toEqual(['AdministratorsManageButNeverUse', 'DecryptBySyncOnly', 'EncryptByConnectOnly']);
+    expect(kms.flatMap(actionsOf).sort()).toEqual(['kms:Decrypt', 'kms:Decrypt', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateMac']); // sync, busy, busy-internal; connect
+    expect(key.Properties.KeyPolicy.Statement.map((s: any) => s.Sid).sort()).toEqual([
+      'AdministratorsManageButNeverUse',
+      'DecryptByBusyInternalOnly',
+      'DecryptByBusyOnly',
+      'DecryptBySyncOnly',
+      'EncryptByConnectOnly',
+    ]);
   });
 
   it('gives each function only the table actions it uses, on the table only', () => {
@@ -166,6 +181,9 @@ describe('IAM: least privilege', () => {
       connect: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
       details: ['GetItem', 'Query'],
       disconnect: ['BatchWriteItem', 'DeleteItem', 'Query'],
+      busy: ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
+      'busy-internal': ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
+      'choose-calendars': ['GetItem', 'UpdateItem'],
       sync: ['GetItem', 'UpdateItem'],
       sweeper: ['DeleteItem', 'GetItem', 'UpdateItem'],
     };
@@ -267,9 +285,15 @@ describe('booking-events queue', () => {
     expect(statements.filter((s: any) => s.Effect === 'Allow')).toEqual([]);
   });
 
-  it('lets the configured producer principal send (queue policy)', () => {
+  it('lets the configured producer principal send (queue policy) and call the internal busy route (its role policy)', () => {
     const producer = 'arn:aws:iam::111122223333:role/booking-service';
     const { template: withProducer } = synthConnector({ producerPrincipalArn: producer });
+    withProducer.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: ['booking-service'],
+      PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: Match.anyValue() })] },
+    });
+    const invoke = JSON.stringify(withProducer.findResources('AWS::IAM::Policy', { Properties: { Roles: ['booking-service'] } }));
+    expect(invoke).toContain('/GET/internal/accounts/*/apple-calendar/busy');
     withProducer.hasResourceProperties('AWS::SQS::QueuePolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

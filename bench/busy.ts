@@ -1,0 +1,90 @@
+// Busy times: CalDAV requests of a cold read, a warm read with nothing changed and a warm read
+// after one event changed (counted at the proxy in front of Radicale), and the time of a warm
+// read through the local stack's HTTP API (client-side, p50/p95). The account has several
+// calendars, each with events another client wrote (recurring ones in Europe/Berlin among
+// them). Every read revalidates (BUSY_REVALIDATE_SECONDS=0, set by run.ts): the figures are
+// those of a read whose last check is older than the window in which the cache answers alone.
+import { randomUUID } from 'node:crypto';
+import { BERLIN_VTIMEZONE, oneEvent, putObjects } from '../test/helpers/busy-fixtures.js';
+import { PASSWORD, userFor, type World } from './world.js';
+
+export const BUSY_CALENDARS = ['home', 'work', 'family'];
+
+export interface BusyResult {
+  calendars: number;
+  eventsPerCalendar: number;
+  cold: number;
+  warmUnchanged: number;
+  warmChanged: number;
+  detail: { cold: string[]; warmUnchanged: string[]; warmChanged: string[] };
+  warmMs: { p50: number; p95: number; samples: number };
+  problems: string[];
+}
+
+const recurring = (n: number) =>
+  [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//bench//EN',
+    ...BERLIN_VTIMEZONE,
+    'BEGIN:VEVENT',
+    `UID:${randomUUID()}`,
+    'DTSTAMP:20261201T000000Z',
+    `SUMMARY:Weekly ${n}`,
+    `DTSTART;TZID=Europe/Berlin:202612${String(1 + (n % 7)).padStart(2, '0')}T${String(8 + (n % 9)).padStart(2, '0')}0000`,
+    `DTEND;TZID=Europe/Berlin:202612${String(1 + (n % 7)).padStart(2, '0')}T${String(8 + (n % 9)).padStart(2, '0')}4500`,
+    'RRULE:FREQ=WEEKLY;COUNT=52',
+    'END:VEVENT',
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+
+export async function measureBusy(world: World, opts: { accountId: string; user: string; eventsPerCalendar: number; samples: number }): Promise<BusyResult> {
+  const problems: string[] = [];
+  const appleId = userFor(opts.user);
+  const auth = { username: appleId, password: PASSWORD };
+  for (const [c, slug] of BUSY_CALENDARS.entries()) {
+    const objects = Array.from({ length: opts.eventsPerCalendar }, (_, i) =>
+      i % 4 === 0 ? recurring(i + c) : oneEvent(ics(Date.UTC(2027, 0, 4 + (i % 60), 8 + (i % 9), 0)), ics(Date.UTC(2027, 0, 4 + (i % 60), 8 + (i % 9), 30))),
+    );
+    await putObjects(`${world.radicale.url}/${appleId}/${slug}/`, auth, objects);
+  }
+  const connected = await world.connect(opts.accountId, appleId);
+  if (connected.status !== 201) problems.push(`busy: connect answered ${connected.status}`);
+  const token = await world.stack.token(opts.accountId);
+  const q = new URLSearchParams({ from: '2027-01-04T00:00:00Z', to: '2027-02-01T00:00:00Z', timeZone: 'Europe/Berlin' });
+  const read = async () => {
+    await world.proxy.reset();
+    const t0 = performance.now();
+    const res = await fetch(`${world.stack.url}/integrations/apple-calendar/busy?${q}`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as { busy?: unknown[] };
+    const ms = performance.now() - t0;
+    if (res.status !== 200 || !Array.isArray(body.busy) || body.busy.length === 0) problems.push(`busy: read answered ${res.status}`);
+    return { ms, seen: (await world.proxy.requests()).map((r) => `${r.method} ${r.status}`) };
+  };
+
+  const cold = await read();
+  const warm: Array<{ ms: number; seen: string[] }> = [];
+  for (let i = 0; i < opts.samples; i++) warm.push(await read());
+  const changed: Array<{ ms: number; seen: string[] }> = [];
+  for (let i = 0; i < Math.min(5, opts.samples); i++) {
+    await putObjects(`${world.radicale.url}/${appleId}/home/`, auth, [oneEvent(ics(Date.UTC(2027, 0, 20, 12, i)), ics(Date.UTC(2027, 0, 20, 13, i)))]);
+    changed.push(await read());
+  }
+  const mean = (runs: Array<{ seen: string[] }>) => runs.reduce((n, r) => n + r.seen.length, 0) / Math.max(1, runs.length);
+  const distinct = (runs: Array<{ seen: string[] }>) => [...new Set(runs.map((r) => r.seen.join(', ') || '(none)'))];
+  const sorted = warm.map((w) => w.ms).sort((a, b) => a - b);
+  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+  return {
+    calendars: BUSY_CALENDARS.length,
+    eventsPerCalendar: opts.eventsPerCalendar,
+    cold: cold.seen.length,
+    warmUnchanged: mean(warm),
+    warmChanged: mean(changed),
+    detail: { cold: [cold.seen.join(', ')], warmUnchanged: distinct(warm), warmChanged: distinct(changed) },
+    warmMs: { p50: pct(50), p95: pct(95), samples: sorted.length },
+    problems,
+  };
+}
+
+const ics = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');

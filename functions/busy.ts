@@ -1,0 +1,6 @@
+import { readConfig } from '../shared/config.js';
+import { createBusyHandler } from './handlers/busy.js';
+import { platformFrom } from './lib/platform.js';
+
+/** Lambda entry point: config read once, clients made once per container. */
+export const handler = createBusyHandler(platformFrom(readConfig()));

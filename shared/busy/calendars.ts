@@ -1,0 +1,48 @@
+import type { Connection, StoredCalendar } from '../store/connections.js';
+
+/** One entry of the details' `calendars` (contract §1). */
+export interface CalendarEntry {
+  name: string;
+  url: string;
+  default: boolean;
+  checkedForConflicts: boolean;
+}
+
+export const sameCalendarUrl = (a: string, b: string) => {
+  try {
+    return new URL(a).href.replace(/\/?$/, '/') === new URL(b).href.replace(/\/?$/, '/');
+  } catch {
+    return false;
+  }
+};
+
+/** The stored list; a connection made before busy times knows only its default calendar. */
+export function calendarsOf(conn: Connection): StoredCalendar[] {
+  return conn.calendars ?? [{ url: conn.calendarUrl, name: conn.calendarName, checkedForConflicts: true }];
+}
+
+/** The calendars whose events count as busy. */
+export const checkedCalendars = (conn: Connection) => calendarsOf(conn).filter((c) => c.checkedForConflicts);
+
+export function calendarEntries(conn: Connection): CalendarEntry[] {
+  const list = calendarsOf(conn).map((c) => ({ name: c.name, url: c.url, default: sameCalendarUrl(c.url, conn.calendarUrl), checkedForConflicts: c.checkedForConflicts }));
+  return [...list.filter((c) => c.default), ...list.filter((c) => !c.default)];
+}
+
+/**
+ * A fresh listing of the home merged with what was stored: names and tokens from the
+ * listing, the choice of the person kept; a calendar not seen before starts checked
+ * (default: all), one gone from the home is dropped.
+ */
+export function mergeListing(listed: Array<{ url: string; name: string; syncToken?: string; ctag?: string }>, previous: StoredCalendar[] | undefined): StoredCalendar[] {
+  return listed.map((l) => {
+    const before = previous?.find((p) => sameCalendarUrl(p.url, l.url));
+    return { url: l.url, name: l.name, checkedForConflicts: before?.checkedForConflicts ?? true, ...(l.syncToken ? { syncToken: l.syncToken } : {}), ...(l.ctag ? { ctag: l.ctag } : {}) };
+  });
+}
+
+/** Whether a listing changed what the dashboard shows (calendars added, removed or renamed). */
+export function listChanged(a: StoredCalendar[] | undefined, b: StoredCalendar[]): boolean {
+  if (!a || a.length !== b.length) return true;
+  return a.some((x) => !b.some((y) => sameCalendarUrl(x.url, y.url) && x.name === y.name));
+}
