@@ -1,15 +1,18 @@
 // The benchmark's result object (the JSON shape) and its readable table.
 import type { BundleResult } from './bundles.js';
+import type { FairnessResult } from './fairness.js';
 import type { KmsResult } from './kms.js';
 import type { RequestCounts, RequestsResult } from './requests.js';
 import type { ThroughputResult } from './throughput.js';
 
 export const TARGETS = {
   requestsPerChange: 1,
+  dynamoCallsPerChange: 4,
   ratio: 0.8,
   bundleBytes: 1_000_000,
   initMs: 150,
   decryptsPerAccount: 1,
+  fairnessWaitMs: 2000,
 };
 
 export interface BenchReport {
@@ -17,6 +20,7 @@ export interface BenchReport {
   throughput: { bookings: number; syncPerSec: number; rawPutPerSec: number; ratio: number } & Record<string, unknown>;
   bundles: Record<string, { bytes: number; initMs: number } & Partial<BundleResult>>;
   kmsDecryptsPerAccount: number;
+  fairness?: { backlog: number; waitMs: number } & Partial<FairnessResult>;
   [extra: string]: unknown;
 }
 
@@ -26,6 +30,7 @@ export function buildReport(parts: {
   variants?: ThroughputResult[];
   bundles?: Record<string, BundleResult>;
   kms?: KmsResult;
+  fairness?: FairnessResult;
   environment: Record<string, unknown>;
   durationMs: number;
   problems: string[];
@@ -66,6 +71,15 @@ export function buildReport(parts: {
     },
     bundles: parts.bundles ?? {},
     kmsDecryptsPerAccount: parts.kms?.decryptsPerAccount ?? nan,
+    fairness: parts.fairness
+      ? {
+          backlog: parts.fairness.backlog,
+          waitMs: parts.fairness.waitMs,
+          consumers: parts.fairness.consumers,
+          samples: parts.fairness.samples,
+          enqueueMs: parts.fairness.enqueueMs,
+        }
+      : undefined,
     caldavRequestsSeen: parts.requests ? { samples: parts.requests.samples, ...summariseDetail(parts.requests.detail) } : undefined,
     dynamoCallsPerOperation: parts.requests?.dynamoCalls,
     kmsDecrypts: parts.kms,
@@ -118,6 +132,7 @@ export function renderTable(r: BenchReport): string {
     Object.keys(r.bundles).length ? bundlesSection(r.bundles) : [],
     r.dependencyInit ? dependencySection(r.dependencyInit as Record<string, { bytes: number; initMs: number }>) : [],
     r.kmsDecrypts ? kmsSection(r.kmsDecryptsPerAccount, r.kmsDecrypts as KmsResult) : [],
+    r.fairness ? fairnessSection(r.fairness) : [],
     (r.problems as string[]).length ? ['Problems:', ...(r.problems as string[]).map((p) => `  - ${p}`)] : [],
   ];
   return sections
@@ -130,11 +145,20 @@ function requestsSection(r: BenchReport): string[] {
   const seen = (r.caldavRequestsSeen ?? {}) as Record<string, string | number>;
   const ddb = (r.dynamoCallsPerOperation ?? {}) as Record<string, number>;
   const target: Record<string, number> = { create: 1, update: 1, cancel: 1, redelivered: 0 };
-  const rows = [['operation', 'requests', 'target', '', 'what the server saw', 'DynamoDB calls']];
+  const rows = [['operation', 'requests', 'target', '', 'what the server saw', 'DynamoDB calls', `≤ ${TARGETS.dynamoCallsPerChange}`]];
   for (const op of ['connect', 'create', 'update', 'cancel', 'redelivered'] as const) {
     const n = r.caldavRequests[op];
     const goal = target[op];
-    rows.push([op, num(n, 2), goal === undefined ? 'discovery' : `≤ ${goal}`, goal === undefined ? '' : mark(n <= goal), String(seen[op] ?? ''), num(ddb[op], 1)]);
+    const calls = ddb[op];
+    rows.push([
+      op,
+      num(n, 2),
+      goal === undefined ? 'discovery' : `≤ ${goal}`,
+      goal === undefined ? '' : mark(n <= goal),
+      String(seen[op] ?? ''),
+      num(calls, 1),
+      goal === undefined || calls === undefined ? '' : mark(calls <= TARGETS.dynamoCallsPerChange),
+    ]);
   }
   return [`CalDAV requests the server received (counted at the proxy; mean of ${seen.samples ?? '?'} samples each, steady state)`, table(rows)];
 }
@@ -209,5 +233,14 @@ function kmsSection(perAccount: number, k: KmsResult): string[] {
   return [
     `KMS Decrypt calls per account: ${num(perAccount, 2)}   target ${TARGETS.decryptsPerAccount} per cache window   ${mark(perAccount <= TARGETS.decryptsPerAccount)}`,
     `  (${k.accounts} accounts × ${k.bookingsPerAccount} bookings in ${k.batches} batches of one warm container; one account over ${k.overTime.minutes} simulated minutes, a batch a minute: ${k.overTime.decrypts} Decrypts)`,
+  ];
+}
+
+function fairnessSection(f: NonNullable<BenchReport['fairness']>): string[] {
+  const samples = (f.samples ?? []).map((s) => `${num(s.waitMs, 0)} ms (queue ${s.queueDepthAtSend}, backlog written ${s.backlogWrittenAtSend})`).join('; ');
+  return [
+    `Fairness: another account's booking behind one account's backlog of ${f.backlog} on the FIFO queue (${f.consumers ?? '?'} consumers, local stack)`,
+    `  wait from send to its PUT answered: ${num(f.waitMs, 0)} ms (median)   target < ${TARGETS.fairnessWaitMs} ms   ${mark(f.waitMs < TARGETS.fairnessWaitMs)}`,
+    `  samples: ${samples}; backlog sent in ${f.enqueueMs ?? '?'} ms`,
   ];
 }
