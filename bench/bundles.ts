@@ -32,6 +32,7 @@ export const FUNCTIONS = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
 
 /** The environment each function gets in the stack (infra/constructs; values are placeholders). */
 function lambdaEnv(name: FunctionName, withSourceMaps: boolean): NodeJS.ProcessEnv {
+  const queueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/booking-events.fifo';
   return {
     PATH: process.env.PATH,
     AWS_REGION: 'us-east-1',
@@ -45,12 +46,13 @@ function lambdaEnv(name: FunctionName, withSourceMaps: boolean): NodeJS.ProcessE
     ...(name === 'connect' || name === 'sync'
       ? { KMS_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000', CALDAV_SERVER_URL: 'https://caldav.icloud.com' }
       : {}),
+    ...(name === 'sync' || name === 'sweep' ? { QUEUE_URL: queueUrl, SWEEP_INTERVAL_SECONDS: '300' } : {}),
     ...(name === 'sync'
       ? {
-          QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/booking-events',
-          DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/booking-events-dlq',
+          DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/booking-events-dlq.fifo',
           ATTENDEE_MODE: 'attendees',
-          POWERTOOLS_METRICS_NAMESPACE: 'AppleCalendarConnector',
+          RETRY_BASE_SECONDS: '30',
+          MAX_RECEIVE_COUNT: '10',
         }
       : {}),
     ...(withSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),

@@ -78,6 +78,7 @@ export function buildReport(parts: {
           consumers: parts.fairness.consumers,
           samples: parts.fairness.samples,
           enqueueMs: parts.fairness.enqueueMs,
+          backlogPerSec: parts.fairness.backlogPerSec,
         }
       : undefined,
     caldavRequestsSeen: parts.requests ? { samples: parts.requests.samples, ...summariseDetail(parts.requests.detail) } : undefined,
@@ -241,6 +242,7 @@ function fairnessSection(f: NonNullable<BenchReport['fairness']>): string[] {
   return [
     `Fairness: another account's booking behind one account's backlog of ${f.backlog} on the FIFO queue (${f.consumers ?? '?'} consumers, local stack)`,
     `  wait from send to its PUT answered: ${num(f.waitMs, 0)} ms (median)   target < ${TARGETS.fairnessWaitMs} ms   ${mark(f.waitMs < TARGETS.fairnessWaitMs)}`,
-    `  samples: ${samples}; backlog sent in ${f.enqueueMs ?? '?'} ms`,
+    `  samples: ${samples}`,
+    `  backlog sent in ${f.enqueueMs ?? '?'} ms; meanwhile it kept draining at ${num(f.backlogPerSec)} PUT/s`,
   ];
 }

@@ -10,12 +10,13 @@ import { OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/a
 /** The repository root (where package.json and package-lock.json are). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The four handlers, each exporting `handler`. */
+/** The handlers, each exporting `handler`. */
 export const FUNCTION_ENTRIES = {
   connect: 'functions/connect.ts',
   details: 'functions/details.ts',
   disconnect: 'functions/disconnect.ts',
   sync: 'functions/sync.ts',
+  sweep: 'functions/sweep.ts',
 } as const;
 
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;
