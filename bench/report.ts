@@ -10,6 +10,7 @@ export const TARGETS = {
   dynamoCallsPerChange: 4,
   ratio: 0.8,
   bundleBytes: 1_000_000,
+  /** Cold import of every function, median, as deployed (≤). */
   initMs: 150,
   decryptsPerAccount: 1,
   fairnessWaitMs: 2000,
@@ -131,7 +132,7 @@ export function renderTable(r: BenchReport): string {
     r.caldavRequestsSeen ? requestsSection(r) : [],
     r.throughput.bookings > 0 ? throughputSection(r.throughput as ThroughputView) : [],
     Object.keys(r.bundles).length ? bundlesSection(r.bundles) : [],
-    r.dependencyInit ? dependencySection(r.dependencyInit as Record<string, { bytes: number; initMs: number }>) : [],
+    r.dependencyInit ? dependencySection(r.dependencyInit as Record<string, { bytes: number; initMs: number } | { missing: string }>) : [],
     r.kmsDecrypts ? kmsSection(r.kmsDecryptsPerAccount, r.kmsDecrypts as KmsResult) : [],
     r.fairness ? fairnessSection(r.fairness) : [],
     (r.problems as string[]).length ? ['Problems:', ...(r.problems as string[]).map((p) => `  - ${p}`)] : [],
@@ -206,28 +207,32 @@ function throughputSection(t: ThroughputView): string[] {
 }
 
 function bundlesSection(bundles: BenchReport['bundles']): string[] {
-  const rows = [['function', 'bytes', '< 1 MB', 'initMs', `< ${TARGETS.initMs}`, 'initMs w/o source maps', 'largest parts']];
+  const rows = [['function', 'bytes', '< 1 MB', 'initMs', `≤ ${TARGETS.initMs}`, 'fastest', 'with --enable-source-maps', 'largest parts']];
   for (const [name, b] of Object.entries(bundles)) {
     rows.push([
       name,
       `${b.bytes} (${kb(b.bytes)})`,
       mark(b.bytes < TARGETS.bundleBytes),
       num(b.initMs),
-      mark(b.initMs < TARGETS.initMs),
-      num(b.initMsNoSourceMaps),
+      mark(b.initMs <= TARGETS.initMs),
+      num(b.initMsMin),
+      num(b.initMsEnableSourceMaps),
       (b.largest ?? [])
         .slice(0, 3)
         .map((l) => `${l.module} ${kb(l.bytes)}`)
         .join(', '),
     ]);
   }
-  return ['Bundles (esbuild options from infra/bundling.ts, minified; median import() time in a fresh Node process)', table(rows)];
+  return [
+    'Bundles (esbuild options from infra/bundling.ts, minified, map beside; median import() time in a fresh Node process, environment as deployed)',
+    table(rows),
+  ];
 }
 
-function dependencySection(deps: Record<string, { bytes: number; initMs: number }>): string[] {
-  const rows = [['dependency, bundled alone', 'bytes', 'initMs']];
-  for (const [label, d] of Object.entries(deps)) rows.push([label, kb(d.bytes), num(d.initMs)]);
-  return ['Where the init time goes (--explain: each dependency bundled alone, same options, no source map; median import() time)', table(rows)];
+function dependencySection(deps: Record<string, { bytes: number; initMs: number } | { missing: string }>): string[] {
+  const rows = [['bundled alone', 'bytes', 'initMs']];
+  for (const [label, d] of Object.entries(deps)) rows.push('missing' in d ? [label, 'not installed', ''] : [label, kb(d.bytes), num(d.initMs)]);
+  return ['Where the init time goes (--explain: each bundled alone, same options, no source map; median import() time)', table(rows)];
 }
 
 function kmsSection(perAccount: number, k: KmsResult): string[] {
