@@ -137,7 +137,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 /** What single dependencies cost at import, each bundled alone with the same options. */
 export const DEPENDENCY_PROBES: Record<string, string> = {
   '(empty module)': 'export const x = 1;',
-  'zod (classic, as imported today)': "import { z } from 'zod'; export const s = z.object({ a: z.string() });",
+  'zod (classic API)': "import { z } from 'zod'; export const s = z.object({ a: z.string() });",
   'zod/mini': "import * as z from 'zod/mini'; export const s = z.object({ a: z.string() });",
   'AWS SDK: DynamoDB + lib-dynamodb': "import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'; export const c = DynamoDBDocumentClient.from(new DynamoDBClient({}));",
   'AWS SDK: DynamoDB + KMS': "import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import { KMSClient } from '@aws-sdk/client-kms'; export const c = [new DynamoDBClient({}), new KMSClient({})];",
