@@ -37,7 +37,6 @@ export const FUNCTIONS = Object.keys(FUNCTION_ENTRIES) as FunctionName[];
 function lambdaEnv(name: FunctionName, withSourceMaps: boolean): NodeJS.ProcessEnv {
   const queueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/booking-events.fifo';
   return {
-    PATH: process.env.PATH,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
