@@ -23,10 +23,8 @@ export interface RequestsResult {
   problems: string[];
 }
 
-type SyncHandler = (event: ReturnType<typeof sqsEvent>, context: never) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> } | void>;
-
 export async function measureRequests(world: World, opts: { accountId: string; user: string; samples: number }): Promise<RequestsResult> {
-  const sync = world.stack.syncHandler as unknown as SyncHandler;
+  const sync = world.stack.syncHandler;
   const problems: string[] = [];
   const detail: RequestsResult['detail'] = { connect: [], create: [], update: [], cancel: [], redelivered: [] };
   const dynamo: Record<keyof RequestCounts, number[]> = { connect: [], create: [], update: [], cancel: [], redelivered: [] };
@@ -39,9 +37,9 @@ export async function measureRequests(world: World, opts: { accountId: string; u
 
   const deliver = async (op: keyof RequestCounts, body: unknown) => {
     await world.resetStats();
-    const res = await sync(sqsEvent([body]), {} as never);
+    const res = await sync(sqsEvent([body]));
     dynamo[op].push(world.dynamo.calls);
-    const failures = res?.batchItemFailures ?? [];
+    const failures = res.batchItemFailures;
     if (failures.length) problems.push(`${op}: the handler reported a batch item failure`);
     const seen = (await world.proxy.requests()).map((r) => `${r.method} ${r.status}`);
     if (seen.some((s) => !/ 2\d\d$/.test(s))) problems.push(`${op}: unexpected status in ${seen.join(', ')}`);

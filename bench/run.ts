@@ -1,26 +1,19 @@
 // `npm run bench` — CalDAV requests per operation, sync throughput against raw PUTs, bundle
-// sizes and cold import times, KMS Decrypts per account; against a real Radicale started here
-// on 127.0.0.1 and the real handlers (through the local stack). `-- --json` prints one JSON
-// object on stdout and nothing else. See bench/README.md.
+// sizes and cold import times, KMS Decrypts per account, fairness (one account's backlog vs
+// another's booking); against a real Radicale started here on 127.0.0.1 and the real handlers
+// (through the local stack). `-- --json` prints one JSON object on stdout and nothing else.
+// Nothing global is patched: the handlers get their instrumentation (CalDAV fetch, log stream,
+// metrics sink, DynamoDB middleware) through the local stack's options. See bench/README.md.
 //
 // Options: --json  --bookings N (default 500)  --accounts N (default 10)  --runs N (cold
 // imports per bundle, default 7)  --latency-ms N (extra throughput runs with this delay per
-// CalDAV request, default 50; 0 skips them)  --only requests,throughput,bundles,kms,busy
-// --explain (also time single dependencies bundled alone: where the init time goes)
+// CalDAV request, default 50; 0 skips them)  --backlog N (fairness backlog, default 2000)
+// --only requests,throughput,bundles,kms,fairness  --explain (also time single dependencies
+// bundled alone: where the init time goes)
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-
-// Before anything reads them: the handlers read their configuration and build their logger
-// once, at import. Our logger passes LOG_LEVEL to Powertools' constructor, which wins over
-// POWERTOOLS_LOG_LEVEL, so set both.
-process.env.LOG_LEVEL = 'SILENT';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-delete process.env.AWS_LAMBDA_LOG_LEVEL;
-process.env.AWS_REGION ??= 'us-east-1';
-// Busy reads revalidate every time: the request counts and times are those of a read whose
-// last check is older than the window in which the cached answer is served alone.
-process.env.BUSY_REVALIDATE_SECONDS = '0';
+import { SYNC_DEFAULTS } from '../shared/config.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,6 +22,7 @@ const { values: args } = parseArgs({
     accounts: { type: 'string', default: '10' },
     runs: { type: 'string', default: '7' },
     'latency-ms': { type: 'string', default: '50' },
+    backlog: { type: 'string', default: '2000' },
     only: { type: 'string' },
     explain: { type: 'boolean', default: false },
   },
@@ -43,26 +37,12 @@ const BOOKINGS = intArg('bookings', args.bookings, 10);
 const ACCOUNTS = intArg('accounts', args.accounts, 1);
 const RUNS = intArg('runs', args.runs, 1);
 const LATENCY_MS = intArg('latency-ms', args['latency-ms'], 0);
-const ONLY = new Set((args.only ?? 'requests,throughput,bundles,kms,busy').split(',').map((s) => s.trim()));
+const BACKLOG = intArg('backlog', args.backlog, 10);
+const SECTIONS = ['requests', 'throughput', 'bundles', 'kms', 'fairness'];
+const ONLY = new Set((args.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
+for (const s of ONLY) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
 const BATCH_SIZE = 10; // the SQS event source's batch size
 const json = args.json;
-
-// stdout carries only the result: everything else the process writes there while measuring
-// (the sync handler's EMF metric line per batch, any stray log) is swallowed and counted.
-const writeStdout = process.stdout.write.bind(process.stdout);
-let swallowedStdout = 0;
-process.stdout.write = ((...args: unknown[]) => {
-  swallowedStdout += 1;
-  const callback = args.findLast((a) => typeof a === 'function') as (() => void) | undefined;
-  if (callback) queueMicrotask(callback);
-  return true;
-}) as typeof process.stdout.write;
-// The AWS SDK warns once that it will need Node 22 (the Lambda runtime is 22): keep the
-// report readable, pass on any other warning.
-process.removeAllListeners('warning');
-process.on('warning', (w) => {
-  if (!`${w.name} ${w.message}`.includes('NodeVersionSupportWarning')) process.stderr.write(`${w.name}: ${w.message}\n`);
-});
 
 const started = performance.now();
 const progress = (msg: string) => {
@@ -87,16 +67,17 @@ async function main() {
     dependencies = await measureDependencies({ runs: RUNS });
   }
 
-  let requests, throughput, kms, busy;
+  let requests, throughput, kms, fairness, sideband;
   const variants: Array<Awaited<ReturnType<typeof import('./throughput.js').measureThroughput>>> = [];
-  if (ONLY.has('requests') || ONLY.has('throughput') || ONLY.has('kms') || ONLY.has('busy')) {
+  if (['requests', 'throughput', 'kms', 'fairness'].some((s) => ONLY.has(s))) {
     const { startWorld, userFor } = await import('./world.js');
     const syncUsers = Array.from({ length: ACCOUNTS }, (_, i) => `sync${i}`);
     const rawUsers = Array.from({ length: ACCOUNTS }, (_, i) => `raw${i}`);
     const kmsUsers = ['kms0', 'kms1', 'kms2'];
+    const fairUsers = ['fairbusy', 'fairother'];
     progress('starting Radicale, the counting proxy and the local stack');
-    const { BUSY_CALENDARS } = await import('./busy.js');
-    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, 'busy'], { busy: BUSY_CALENDARS });
+    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers]);
+    sideband = world.sideband;
     try {
       if (ONLY.has('requests')) {
         progress('counting CalDAV requests per operation');
@@ -106,11 +87,10 @@ async function main() {
       }
 
       if (ONLY.has('throughput')) {
-        const { syncDeps } = await import('../functions/lib/sync-runtime.js');
-        const { config } = await import('../functions/lib/runtime.js');
-        // The sync path's limit within one batch: accounts 4 at a time (sync-batch.ts), and
-        // bookings of one account 4 at a time after the first (account-sync.ts), both defaults.
-        const concurrency = syncDeps.concurrency ?? 4;
+        // The sync path's limit within one batch: accounts 4 at a time, and bookings of one
+        // account 4 at a time after the first (SYNC_DEFAULTS, as functions/handlers/sync.ts sets them).
+        const concurrency = SYNC_DEFAULTS.bookingConcurrency;
+        const attendeeMode = world.stack.config.ATTENDEE_MODE;
         const accounts = syncUsers.map((user, i) => ({ accountId: `acct-sync-${i}`, user }));
         progress(`connecting ${accounts.length} accounts`);
         for (const a of accounts) {
@@ -127,7 +107,7 @@ async function main() {
           batchSize: BATCH_SIZE,
           concurrency,
           rounds: Math.max(1, Math.round(BOOKINGS / 50)),
-          attendeeMode: config.ATTENDEE_MODE,
+          attendeeMode,
         });
         problems.push(...throughput.problems);
         if (LATENCY_MS > 0) {
@@ -146,19 +126,12 @@ async function main() {
               concurrency,
               rounds: 2,
               latencyMs: LATENCY_MS,
-              attendeeMode: config.ATTENDEE_MODE,
+              attendeeMode,
             });
             problems.push(...v.problems);
             variants.push(v);
           }
         }
-      }
-
-      if (ONLY.has('busy')) {
-        progress('busy times: requests of cold, warm and changed reads, warm read time');
-        const { measureBusy } = await import('./busy.js');
-        busy = await measureBusy(world, { accountId: 'acct-busy', user: 'busy', eventsPerCalendar: 40, samples: 40 });
-        problems.push(...busy.problems);
       }
 
       if (ONLY.has('kms')) {
@@ -169,8 +142,15 @@ async function main() {
           if (res.status !== 201) problems.push(`connect ${id}: ${res.status}`);
         }
         const { measureKmsDecrypts } = await import('./kms.js');
-        kms = await measureKmsDecrypts({ accountIds: ids, bookingsPerAccount: 30, batchSize: BATCH_SIZE });
+        kms = await measureKmsDecrypts(world, { accountIds: ids, bookingsPerAccount: 30, batchSize: BATCH_SIZE });
         problems.push(...kms.problems);
+      }
+
+      if (ONLY.has('fairness')) {
+        progress(`fairness: ${BACKLOG} changes of one account on the FIFO queue (2 consumers), then another account's booking`);
+        const { measureFairness } = await import('./fairness.js');
+        fairness = await measureFairness(world, { backlog: BACKLOG, samples: 3, consumers: 2, backlogUser: fairUsers[0]!, otherUser: fairUsers[1]! });
+        problems.push(...fairness.problems);
       }
     } finally {
       await world.stop();
@@ -183,7 +163,7 @@ async function main() {
     variants,
     bundles,
     kms,
-    busy,
+    fairness,
     environment: {
       date: new Date().toISOString().slice(0, 10),
       node: process.version.slice(1),
@@ -195,10 +175,13 @@ async function main() {
     problems: dedupe(problems),
   });
   if (dependencies) report.dependencyInit = dependencies;
-  report.stdoutWritesSwallowed = swallowedStdout;
+  if (sideband) {
+    // What the handlers wrote besides their work (metrics go to a sink here, logs to a stream).
+    report.handlerOutput = { metricsPublished: sideband.metricsPublished, warnLogLines: sideband.logLines, firstWarnLogLines: sideband.firstLogLines };
+  }
   const text = json ? JSON.stringify(report) + '\n' : renderTable(report) + '\n';
   // Flushed before process.exit (pipes are asynchronous on some platforms).
-  await new Promise<void>((resolve) => writeStdout(text, () => resolve()));
+  await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
   // No figure fails the run; a measurement that went wrong (a rejected write, a failed
   // connect) does, so a broken benchmark is not mistaken for a slow one.
   return problems.length ? 2 : 0;

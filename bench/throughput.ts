@@ -58,8 +58,6 @@ export interface ThroughputResult {
   problems: string[];
 }
 
-type SyncHandler = (event: ReturnType<typeof sqsEvent>, context: never) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> } | void>;
-
 interface Totals {
   ms: number;
   requests: Map<string, number>;
@@ -85,7 +83,7 @@ const emptyTotals = (): Totals => ({
 });
 
 export async function measureThroughput(world: World, opts: ThroughputOptions): Promise<ThroughputResult> {
-  const sync = world.stack.syncHandler as unknown as SyncHandler;
+  const sync = world.stack.syncHandler;
   const problems: string[] = [];
   const k = opts.accounts.length;
 
@@ -115,13 +113,13 @@ export async function measureThroughput(world: World, opts: ThroughputOptions): 
   });
 
   const putRaw = async (p: (typeof raw)[number]) => {
-    const res = await fetch(p.url, { method: 'PUT', headers: p.headers, body: p.ics });
+    const res = await world.fetch(p.url, { method: 'PUT', headers: p.headers, body: p.ics });
     await res.arrayBuffer();
     if (res.status !== 201) problems.push(`raw PUT answered ${res.status}`);
   };
   const deliverBatch = async (batch: typeof events) => {
-    const res = await sync(sqsEvent(batch), {} as never);
-    if (res?.batchItemFailures?.length) problems.push(`sync: ${res.batchItemFailures.length} batch item failure(s)`);
+    const res = await sync(sqsEvent(batch));
+    if (res.batchItemFailures.length) problems.push(`sync: ${res.batchItemFailures.length} batch item failure(s)`);
   };
 
   // Warm both paths (connections, TLS-less keep-alive sockets, the password cache, JIT) with

@@ -37,6 +37,10 @@ const ESM_REQUIRE_BANNER =
  * esbuild options for every function: one self-contained ESM file for Node 22. Everything
  * is bundled, the AWS SDK included (no `external`), so the deployed code runs exactly the
  * dependency versions in package-lock.json rather than whatever the Lambda runtime ships.
+ * The source map is external and without sources (`index.mjs.map`, linked): it costs nothing
+ * at init as long as the runtime does not load it. The functions therefore run without
+ * `--enable-source-maps` (infra/constructs/connector-function.ts), which would parse it at
+ * every cold start; it is there to decode a minified stack trace offline.
  */
 export const esbuildOptions = {
   bundle: true,

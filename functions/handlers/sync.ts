@@ -24,7 +24,7 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     connections: new ConnectionStore(p.table),
     bookings: new BookingStore(p.table, () => p.now().getTime(), config.SWEEP_INTERVAL_SECONDS * 1000),
     objects: new CalendarObjects(caldav),
-    passwords: new PasswordCache(p.cipher()),
+    passwords: new PasswordCache(p.cipher(), undefined, () => p.now().getTime()),
     attendeeMode: config.ATTENDEE_MODE,
     caldav,
     log,
