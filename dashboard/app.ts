@@ -12,10 +12,12 @@ import {
   busyError,
   connectErrors,
   genericError,
+  changesSummary,
   lastSyncOutcome,
   validateAppleId,
   validateConnect,
   validatePassword,
+  waitingBookings,
   type ConnectField,
   type FormErrors,
 } from './messages.js';
@@ -49,6 +51,8 @@ const ui = {
   detailCalendar: el('detail-calendar'),
   detailConnectedAt: el('detail-connected-at'),
   detailLastSync: el('detail-last-sync'),
+  detailChangesRow: el('detail-changes-row'),
+  detailChanges: el('detail-changes'),
   calendarList: el('calendar-list'),
   calendarsError: el('calendars-error'),
   busyStatus: el('busy-status'),
@@ -128,7 +132,12 @@ function render(details: Details): void {
   ui.summary.textContent =
     details.status === 'active'
       ? `Bookings are added to “${name}” (${details.appleId}).`
-      : `Bookings for “${name}” are on hold: iCloud stopped accepting the app-specific password. Reconnect to catch up.`;
+      : `Bookings for “${name}” are on hold: iCloud stopped accepting the app-specific password. ${waitingBookings(details.pendingChanges)}Reconnect to catch up.`;
+
+  // What has not reached the calendar yet: waiting (held or being retried) and refused by iCloud.
+  const changes = changesSummary(details.pendingChanges, details.failedChanges);
+  ui.detailChangesRow.hidden = !changes;
+  ui.detailChanges.textContent = changes;
 
   ui.detailAppleId.textContent = details.appleId;
   ui.detailCalendar.textContent = name;

@@ -103,6 +103,21 @@ export function validatePassword(value: string): string | undefined {
   return `An app-specific password is 16 letters (${FORMAT_HINT}); this one has ${compact.length}.`;
 }
 
+const bookings = (n: number) => `${n} booking${n === 1 ? '' : 's'}`;
+
+/** On a card that needs attention: how many bookings wait for the reconnect ("" when none). */
+export function waitingBookings(pending: number): string {
+  return pending > 0 ? `${bookings(pending)} ${pending === 1 ? 'is' : 'are'} waiting to be added. ` : '';
+}
+
+/** In the details: bookings not yet in the calendar, waiting or refused ("" when none). */
+export function changesSummary(pending: number, failed: number): string {
+  const parts = [];
+  if (pending > 0) parts.push(`${bookings(pending)} waiting to be added`);
+  if (failed > 0) parts.push(`${bookings(failed)} iCloud refused to save (tried again when the booking changes or you reconnect)`);
+  return parts.join('; ');
+}
+
 /** Outcome of the latest sync, in words. */
 export function lastSyncOutcome(lastSync: { outcome: 'ok' | 'failed'; error?: string }): string {
   if (lastSync.outcome === 'ok') return 'Synced';
@@ -111,8 +126,11 @@ export function lastSyncOutcome(lastSync: { outcome: 'ok' | 'failed'; error?: st
       return 'Failed: iCloud rejected the app-specific password.';
     case 'calendar_not_found':
       return 'Failed: the calendar was not found in iCloud. It may have been deleted.';
+    case 'event_rejected':
     case 'calendar_rejected_event':
       return 'Failed: iCloud refused to save the booking.';
+    case 'calendar_untrusted':
+      return 'Failed: the calendar is on a server this connector does not trust. Reconnect.';
     default:
       return lastSync.error ? `Failed (${lastSync.error}).` : 'Failed.';
   }

@@ -47,6 +47,9 @@ export const ROUTE_THROTTLES: Record<string, { rateLimit: number; burstLimit: nu
   [`GET ${ROUTE_PATH}`]: { rateLimit: 25, burstLimit: 50 },
   [`DELETE ${ROUTE_PATH}`]: { rateLimit: 5, burstLimit: 10 },
   [`PATCH ${ROUTE_PATH}`]: { rateLimit: 5, burstLimit: 10 },
+  [`GET ${ROUTE_PATH}/busy`]: { rateLimit: 25, burstLimit: 50 },
+  // The booking service asks for every slot it offers: the most of any route, still under the stage.
+  ['GET /internal/accounts/{accountId}/apple-calendar/busy']: { rateLimit: 40, burstLimit: 80 },
 };
 
 export class Api extends Construct {
@@ -223,6 +226,7 @@ export class Api extends Construct {
       integration: new HttpLambdaIntegration('BusyInternalIntegration', this.busyInternal.function, { timeout: Duration.seconds(29) }),
     });
     this.internalBusyRoute = internalRoute!;
+    stageResource.node.addDependency(internalRoute!);
     if (props.busyReaderRoleArn) {
       // An HTTP API has no resource policy: the permission goes on the role (same account).
       const bookingService = iam.Role.fromRoleArn(this, 'BookingServiceRole', props.busyReaderRoleArn);

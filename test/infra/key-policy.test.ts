@@ -22,9 +22,15 @@ const ENCRYPTION_CONTEXT = {
 };
 
 describe('the credentials key policy', () => {
-  it('has exactly three statements: administrators, sync decrypts, connect encrypts', () => {
+  it('has exactly these statements: administrators, connect encrypts, sync and the two busy reads decrypt', () => {
     expect(keys).toHaveLength(2);
-    expect(statements(credentialsKey).map((s: any) => s.Sid).sort()).toEqual(['AdministratorsManageButNeverUse', 'DecryptBySyncOnly', 'EncryptByConnectOnly']);
+    expect(statements(credentialsKey).map((s: any) => s.Sid).sort()).toEqual([
+      'AdministratorsManageButNeverUse',
+      'DecryptByBusyInternalOnly',
+      'DecryptByBusyOnly',
+      'DecryptBySyncOnly',
+      'EncryptByConnectOnly',
+    ]);
     for (const s of statements(credentialsKey)) expect(s.Effect).toBe('Allow');
   });
 
@@ -39,11 +45,17 @@ describe('the credentials key policy', () => {
     expect(admin.Condition).toBeUndefined();
   });
 
-  it('lets only the sync role decrypt, only with the account encryption context', () => {
-    const decrypt = bySid(credentialsKey, 'DecryptBySyncOnly');
-    expect(decrypt.Principal).toEqual({ AWS: roleArnOf('sync') });
-    expect(actionsOf(decrypt)).toEqual(['kms:Decrypt']);
-    expect(decrypt.Condition).toEqual(ENCRYPTION_CONTEXT);
+  it('lets only the roles that read calendars (sync, busy, busy-internal) decrypt, only with the account encryption context', () => {
+    for (const [sid, role] of [
+      ['DecryptBySyncOnly', 'sync'],
+      ['DecryptByBusyOnly', 'busy'],
+      ['DecryptByBusyInternalOnly', 'busy-internal'],
+    ] as const) {
+      const decrypt = bySid(credentialsKey, sid);
+      expect(decrypt.Principal).toEqual({ AWS: roleArnOf(role) });
+      expect(actionsOf(decrypt)).toEqual(['kms:Decrypt']);
+      expect(decrypt.Condition).toEqual(ENCRYPTION_CONTEXT);
+    }
   });
 
   it('lets only the connect role encrypt, only with the account encryption context', () => {
@@ -55,7 +67,7 @@ describe('the credentials key policy', () => {
 
   it('gives no other principal any use of the key', () => {
     const users = statements(credentialsKey).filter((s) => actionsOf(s).some((a) => USE_ACTIONS.test(a)));
-    expect(users.map((s) => JSON.stringify(s.Principal)).sort()).toEqual([JSON.stringify({ AWS: roleArnOf('connect') }), JSON.stringify({ AWS: roleArnOf('sync') })].sort());
+    expect(users.map((s) => JSON.stringify(s.Principal)).sort()).toEqual(['connect', 'sync', 'busy', 'busy-internal'].map((r) => JSON.stringify({ AWS: roleArnOf(r) })).sort());
   });
 });
 
@@ -99,7 +111,14 @@ describe('limits on the API', () => {
   it('throttles each route on the stage, connect the hardest, none above the stage', () => {
     const [[, stage]] = ofType(resources, 'AWS::ApiGatewayV2::Stage') as [[string, Resource]];
     const settings = stage.Properties.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>;
-    expect(Object.keys(settings).sort()).toEqual(['DELETE /integrations/apple-calendar', 'GET /integrations/apple-calendar', 'POST /integrations/apple-calendar']);
+    expect(Object.keys(settings).sort()).toEqual([
+      'DELETE /integrations/apple-calendar',
+      'GET /integrations/apple-calendar',
+      'GET /integrations/apple-calendar/busy',
+      'GET /internal/accounts/{accountId}/apple-calendar/busy',
+      'PATCH /integrations/apple-calendar',
+      'POST /integrations/apple-calendar',
+    ]);
     const stageRate = stage.Properties.DefaultRouteSettings.ThrottlingRateLimit;
     for (const s of Object.values(settings)) {
       expect(s.ThrottlingRateLimit).toBeGreaterThan(0);
