@@ -1,5 +1,6 @@
 // The benchmark's result object (the JSON shape) and its readable table.
 import type { BundleResult } from './bundles.js';
+import type { BusyResult } from './busy.js';
 import type { FairnessResult } from './fairness.js';
 import type { KmsResult } from './kms.js';
 import type { RequestCounts, RequestsResult } from './requests.js';
@@ -14,6 +15,9 @@ export const TARGETS = {
   initMs: 150,
   decryptsPerAccount: 1,
   fairnessWaitMs: 2000,
+  /** Busy reads: a warm read with nothing changed, and after one event changed (cold: one per checked calendar). */
+  busyWarmUnchanged: 1,
+  busyWarmChanged: 2,
 };
 
 export interface BenchReport {
@@ -32,6 +36,7 @@ export function buildReport(parts: {
   bundles?: Record<string, BundleResult>;
   kms?: KmsResult;
   fairness?: FairnessResult;
+  busy?: BusyResult;
   environment: Record<string, unknown>;
   durationMs: number;
   problems: string[];
@@ -82,6 +87,7 @@ export function buildReport(parts: {
           backlogPerSec: parts.fairness.backlogPerSec,
         }
       : undefined,
+    busy: parts.busy,
     caldavRequestsSeen: parts.requests ? { samples: parts.requests.samples, ...summariseDetail(parts.requests.detail) } : undefined,
     dynamoCallsPerOperation: parts.requests?.dynamoCalls,
     kmsDecrypts: parts.kms,
@@ -135,6 +141,7 @@ export function renderTable(r: BenchReport): string {
     r.dependencyInit ? dependencySection(r.dependencyInit as Record<string, { bytes: number; initMs: number } | { missing: string }>) : [],
     r.kmsDecrypts ? kmsSection(r.kmsDecryptsPerAccount, r.kmsDecrypts as KmsResult) : [],
     r.fairness ? fairnessSection(r.fairness) : [],
+    r.busy ? busySection(r.busy as BusyResult) : [],
     (r.problems as string[]).length ? ['Problems:', ...(r.problems as string[]).map((p) => `  - ${p}`)] : [],
   ];
   return sections
@@ -249,5 +256,19 @@ function fairnessSection(f: NonNullable<BenchReport['fairness']>): string[] {
     `  wait from send to its PUT answered: ${num(f.waitMs, 0)} ms (median)   target < ${TARGETS.fairnessWaitMs} ms   ${mark(f.waitMs < TARGETS.fairnessWaitMs)}`,
     `  samples: ${samples}`,
     `  backlog sent in ${f.enqueueMs ?? '?'} ms; meanwhile it kept draining at ${num(f.backlogPerSec)} PUT/s`,
+  ];
+}
+
+function busySection(b: BusyResult): string[] {
+  const rows = [
+    ['busy read', 'requests', 'target', '', 'what the server saw'],
+    ['cold', num(b.cold, 2), String(b.calendars), mark(b.cold <= b.calendars), b.detail.cold.join(' | ')],
+    ['warm, nothing changed', num(b.warmUnchanged, 2), String(TARGETS.busyWarmUnchanged), mark(b.warmUnchanged <= TARGETS.busyWarmUnchanged), b.detail.warmUnchanged.join(' | ')],
+    ['warm, one event changed', num(b.warmChanged, 2), String(TARGETS.busyWarmChanged), mark(b.warmChanged <= TARGETS.busyWarmChanged), b.detail.warmChanged.join(' | ')],
+  ];
+  return [
+    `Busy times: ${b.calendars} checked calendars, ${b.eventsPerCalendar} events each (a quarter weekly in Europe/Berlin), a 4-week window; every read revalidates`,
+    table(rows),
+    `  warm read through the local HTTP API (JWT check, DynamoDB, one PROPFIND, expansion): p50 ${num(b.warmMs.p50)} ms, p95 ${num(b.warmMs.p95)} ms over ${b.warmMs.samples} reads`,
   ];
 }

@@ -8,7 +8,7 @@
 // Options: --json  --bookings N (default 500)  --accounts N (default 10)  --runs N (cold
 // imports per bundle, default 7)  --latency-ms N (extra throughput runs with this delay per
 // CalDAV request, default 50; 0 skips them)  --backlog N (fairness backlog, default 2000)
-// --only requests,throughput,bundles,kms,fairness  --explain (also time single dependencies
+// --only requests,throughput,bundles,kms,fairness,busy  --explain (also time single dependencies
 // bundled alone: where the init time goes)
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -38,7 +38,7 @@ const ACCOUNTS = intArg('accounts', args.accounts, 1);
 const RUNS = intArg('runs', args.runs, 1);
 const LATENCY_MS = intArg('latency-ms', args['latency-ms'], 0);
 const BACKLOG = intArg('backlog', args.backlog, 10);
-const SECTIONS = ['requests', 'throughput', 'bundles', 'kms', 'fairness'];
+const SECTIONS = ['requests', 'throughput', 'bundles', 'kms', 'fairness', 'busy'];
 const ONLY = new Set((args.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
 for (const s of ONLY) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
 const BATCH_SIZE = 10; // the SQS event source's batch size
@@ -67,16 +67,17 @@ async function main() {
     dependencies = await measureDependencies({ runs: RUNS });
   }
 
-  let requests, throughput, kms, fairness, sideband;
+  let requests, throughput, kms, fairness, busy, sideband;
   const variants: Array<Awaited<ReturnType<typeof import('./throughput.js').measureThroughput>>> = [];
-  if (['requests', 'throughput', 'kms', 'fairness'].some((s) => ONLY.has(s))) {
+  if (['requests', 'throughput', 'kms', 'fairness', 'busy'].some((s) => ONLY.has(s))) {
     const { startWorld, userFor } = await import('./world.js');
     const syncUsers = Array.from({ length: ACCOUNTS }, (_, i) => `sync${i}`);
     const rawUsers = Array.from({ length: ACCOUNTS }, (_, i) => `raw${i}`);
     const kmsUsers = ['kms0', 'kms1', 'kms2'];
     const fairUsers = ['fairbusy', 'fairother'];
     progress('starting Radicale, the counting proxy and the local stack');
-    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers]);
+    const { BUSY_CALENDARS } = await import('./busy.js');
+    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers, 'busy'], { busy: BUSY_CALENDARS });
     sideband = world.sideband;
     try {
       if (ONLY.has('requests')) {
@@ -152,6 +153,13 @@ async function main() {
         fairness = await measureFairness(world, { backlog: BACKLOG, samples: 3, consumers: 2, backlogUser: fairUsers[0]!, otherUser: fairUsers[1]! });
         problems.push(...fairness.problems);
       }
+
+      if (ONLY.has('busy')) {
+        progress('busy times: requests of cold, warm and changed reads, warm read time');
+        const { measureBusy } = await import('./busy.js');
+        busy = await measureBusy(world, { accountId: 'acct-busy', user: 'busy', eventsPerCalendar: 40, samples: 40 });
+        problems.push(...busy.problems);
+      }
     } finally {
       await world.stop();
     }
@@ -164,6 +172,7 @@ async function main() {
     bundles,
     kms,
     fairness,
+    busy,
     environment: {
       date: new Date().toISOString().slice(0, 10),
       node: process.version.slice(1),

@@ -81,7 +81,7 @@ export interface World {
 export const userFor = (name: string) => `${name}@example.com`;
 
 /** Starts everything; `users` are short names, each a Radicale user `<name>@example.com` with PASSWORD and one `home` calendar. */
-export async function startWorld(users: string[]): Promise<World> {
+export async function startWorld(users: string[], calendars: Record<string, string[]> = {}): Promise<World> {
   const caldavTimings: Timing[] = [];
   const onCaldav = new Set<(t: Timing) => void>();
   const dynamo: DynamoStats = { calls: 0, ms: 0, byCommand: new Map() };
@@ -115,7 +115,11 @@ export async function startWorld(users: string[]): Promise<World> {
   const dataDirs: string[] = [];
   const stacks = new Set<Stack>();
   const forgetDataDirs: Array<() => void> = [];
-  const radicale = await startRadicale({ users: Object.fromEntries(users.map((u) => [userFor(u), PASSWORD])) });
+  const radicale = await startRadicale({
+    users: Object.fromEntries(users.map((u) => [userFor(u), PASSWORD])),
+    // Users named in `calendars` get these calendars (slug = name) instead of one `home`.
+    calendars: Object.fromEntries(Object.entries(calendars).map(([u, slugs]) => [userFor(u), slugs.map((slug) => ({ slug, displayName: slug }))])),
+  });
   const proxy = await startRemoteProxy(radicale.url);
 
   const startStack = async (opts: Partial<LocalStackOptions>): Promise<Stack> => {
@@ -133,6 +137,8 @@ export async function startWorld(users: string[]): Promise<World> {
       logLevel: 'WARN',
       logStream,
       metrics,
+      // Every busy read revalidates: the figures are those of a read past the cache-only window.
+      busyRevalidateSeconds: 0,
       ...opts,
     });
     stacks.add(stack);
