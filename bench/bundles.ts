@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
-import { removeOnExit } from '../test/support/process.js';
+import { removeOnExit } from '../test/servers/process.js';
 import { entryPath, esbuildOptions, FUNCTION_ENTRIES, PROJECT_ROOT, type FunctionName } from '../infra/bundling.js';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@
 // them). Every read revalidates (BUSY_REVALIDATE_SECONDS=0, set by run.ts): the figures are
 // those of a read whose last check is older than the window in which the cache answers alone.
 import { randomUUID } from 'node:crypto';
-import { BERLIN_VTIMEZONE, oneEvent, putObjects } from '../test/helpers/busy-fixtures.js';
+import { BERLIN_VTIMEZONE, oneEvent, putObjects } from '../test/harness/busy-fixtures.js';
 import { PASSWORD, userFor, type World } from './world.js';
 
 export const BUSY_CALENDARS = ['home', 'work', 'family'];

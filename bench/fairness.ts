@@ -5,10 +5,10 @@
 // coming back from the server (the handlers' own CalDAV fetch sees it).
 import { setTimeout as delay } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { BookingQueue } from '../shared/booking-queue.js';
-import type { BookingEvent } from '../shared/booking-event.js';
-import { bookingObjectId } from '../shared/ics.js';
-import { bookingEvent } from '../test/helpers/bookings.js';
+import { BookingQueue } from '../shared/booking/booking-queue.js';
+import type { BookingEvent } from '../shared/booking/booking-event.js';
+import { bookingObjectId } from '../shared/booking/ics.js';
+import { bookingEvent } from '../test/harness/bookings.js';
 import { slot } from './requests.js';
 import { userFor, type Stack, type Timing, type World } from './world.js';
 

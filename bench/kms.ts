@@ -4,7 +4,7 @@
 import { createSyncHandler } from '../functions/handlers/sync.js';
 import { cipherFromConfig } from '../functions/lib/platform.js';
 import type { CredentialCipher } from '../shared/cipher/port.js';
-import { bookingEvent, sqsEvent } from '../test/helpers/bookings.js';
+import { bookingEvent, sqsEvent } from '../test/harness/bookings.js';
 import { slot } from './requests.js';
 import type { World } from './world.js';
 

@@ -1,4 +1,4 @@
-// The counting proxy (test/support/proxy.ts) in a process of its own, driven over IPC. In the
+// The counting proxy (test/servers/proxy.ts) in a process of its own, driven over IPC. In the
 // benchmark's own process its work, and the delays it adds, would wait behind whatever the
 // handler keeps the event loop busy with; a real network does not.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -66,7 +66,7 @@ export async function startRemoteProxy(target: string): Promise<RemoteProxy> {
 // ---- the child -------------------------------------------------------------------------------
 
 async function child(target: string) {
-  const { startProxy } = await import('../test/support/proxy.js');
+  const { startProxy } = await import('../test/servers/proxy.js');
   let delayMs = 0;
   const proxy = await startProxy({ target, onRequest: () => (delayMs ? { delayMs } : undefined) });
   // The parent gone (even killed): nothing left behind.

@@ -2,7 +2,7 @@
 // received, not what our code believes it sent). Sync operations go through the real SQS
 // handler with real SQSEvents, one message per event, in steady state: the container is warm
 // (one booking synced first) and the account is connected.
-import { bookingEvent, sqsEvent } from '../test/helpers/bookings.js';
+import { bookingEvent, sqsEvent } from '../test/harness/bookings.js';
 import { userFor, type World } from './world.js';
 
 export interface RequestCounts {

@@ -4,9 +4,9 @@
 // (raw, sync, sync, raw, raw, sync …) so drift on the machine hits both alike.
 import { mapLimit } from '../shared/concurrency.js';
 import { basicAuth } from '../shared/caldav/transport.js';
-import { bookingObjectId, bookingToIcs } from '../shared/ics.js';
-import type { BookingDetails } from '../shared/booking-event.js';
-import { bookingEvent, sqsEvent } from '../test/helpers/bookings.js';
+import { bookingObjectId, bookingToIcs } from '../shared/booking/ics.js';
+import type { BookingDetails } from '../shared/booking/booking-event.js';
+import { bookingEvent, sqsEvent } from '../test/harness/bookings.js';
 import { slot } from './requests.js';
 import { PASSWORD, userFor, type World } from './world.js';
 

@@ -14,8 +14,8 @@ import { platformFrom, type Platform } from '../functions/lib/platform.js';
 import { startLocalStack, type LocalStackOptions } from '../local/stack.js';
 import { createLogger } from '../shared/logger.js';
 import type { Table } from '../shared/store/table.js';
-import { removeOnExit } from '../test/support/process.js';
-import { startRadicale, type RadicaleServer } from '../test/support/radicale.js';
+import { removeOnExit } from '../test/servers/process.js';
+import { startRadicale, type RadicaleServer } from '../test/servers/radicale.js';
 import { startRemoteProxy, type RemoteProxy } from './proxy-process.js';
 
 export const PASSWORD = 'abcd-efgh-ijkl-mnop';

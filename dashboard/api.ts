@@ -6,7 +6,7 @@
 import type { ApiFailure } from './messages.js';
 
 // The response shapes are the connector's own (type-only imports: nothing of shared/ is bundled).
-import type { Details } from '../shared/connection-details.js';
+import type { Details } from '../shared/connection/details.js';
 export type { Details };
 export type { BusyAnswer } from '../shared/busy/busy-service.js';
 import type { BusyAnswer } from '../shared/busy/busy-service.js';

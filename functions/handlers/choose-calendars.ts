@@ -1,7 +1,7 @@
 import { chooseConflictCalendars, parseConflictCalendars } from '../../shared/busy/choose-calendars.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
-import { detailsOf } from '../../shared/connection-details.js';
+import { detailsOf } from '../../shared/connection/details.js';
 import { httpRoute, json } from '../lib/http.js';
 import type { Platform } from '../lib/platform.js';
 

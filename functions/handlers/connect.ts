@@ -1,10 +1,10 @@
-import { appleIdMacFromConfig } from '../../shared/apple-id-mac.js';
-import { BookingQueue } from '../../shared/booking-queue.js';
+import { appleIdMacFromConfig } from '../../shared/connection/apple-id-mac.js';
+import { BookingQueue } from '../../shared/booking/booking-queue.js';
 import { caldavOptions } from '../../shared/config.js';
-import { connect, type ConnectionDeps } from '../../shared/connect.js';
-import { parseConnectRequest } from '../../shared/connect-request.js';
-import { detailsOf } from '../../shared/connection-details.js';
-import { deadlineFrom } from '../../shared/deadline.js';
+import { connect, type ConnectionDeps } from '../../shared/connection/connect.js';
+import { parseConnectRequest } from '../../shared/connection/connect-request.js';
+import { detailsOf } from '../../shared/connection/details.js';
+import { deadlineFrom } from '../../shared/connection/deadline.js';
 import { AttemptStore, CONNECT_LIMIT } from '../../shared/store/attempts.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';

@@ -1,4 +1,4 @@
-import { getDetails } from '../../shared/connection-details.js';
+import { getDetails } from '../../shared/connection/details.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import { httpRoute, json } from '../lib/http.js';

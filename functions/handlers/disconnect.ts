@@ -1,4 +1,4 @@
-import { disconnect } from '../../shared/disconnect.js';
+import { disconnect } from '../../shared/connection/disconnect.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { BusyCacheStore } from '../../shared/store/busy-cache.js';
 import { ConnectionStore } from '../../shared/store/connections.js';

@@ -1,4 +1,4 @@
-import { BookingQueue } from '../../shared/booking-queue.js';
+import { BookingQueue } from '../../shared/booking/booking-queue.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import { sweep, type SweepResult } from '../../shared/sync/sweeper.js';

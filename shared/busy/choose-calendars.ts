@@ -1,4 +1,4 @@
-import type { Details } from '../connection-details.js';
+import type { Details } from '../connection/details.js';
 import type { Connection } from '../store/connections.js';
 import { DomainError, invalidRequest } from '../errors.js';
 import type { ConnectionStore } from '../store/connections.js';

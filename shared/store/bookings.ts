@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, GetCommand, paginateQuery, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { BookingDetails, BookingEvent } from '../booking-event.js';
+import type { BookingDetails, BookingEvent } from '../booking/booking-event.js';
 import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, PENDING_INDEX, type Table } from './table.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { CalendarObjects, PutResult } from '../caldav/objects.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import type { AttendeeMode } from '../config.js';
-import { bookingObjectId, bookingToIcs } from '../ics.js';
+import { bookingObjectId, bookingToIcs } from '../booking/ics.js';
 import { isPending, type Applied, type BookingRecord, type BookingStore } from '../store/bookings.js';
 
 export interface ReconcileDeps {

@@ -1,5 +1,5 @@
-import type { BookingEvent } from '../booking-event.js';
-import type { BookingQueue } from '../booking-queue.js';
+import type { BookingEvent } from '../booking/booking-event.js';
+import type { BookingQueue } from '../booking/booking-queue.js';
 import type { Log } from '../logger.js';
 import { mapLimit } from '../concurrency.js';
 import type { BookingRecord, BookingStore } from '../store/bookings.js';

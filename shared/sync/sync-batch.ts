@@ -1,4 +1,4 @@
-import { parseBookingEvent, type BookingEvent } from '../booking-event.js';
+import { parseBookingEvent, type BookingEvent } from '../booking/booking-event.js';
 import { mapLimit } from '../concurrency.js';
 import { isPending, type BookingRecord, type BookingStore } from '../store/bookings.js';
 import type { Connection } from '../store/connections.js';

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../local/stack.js';
-import { oneEvent, putObjects } from '../helpers/busy-fixtures.js';
-import { startRadicale, type RadicaleServer } from '../support/radicale.js';
+import { oneEvent, putObjects } from '../harness/busy-fixtures.js';
+import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
 import { launchBrowser, screenshot, watchConsole, type Browser } from './browser.js';
 
 const DAN = 'dan@example.com';

@@ -12,9 +12,9 @@ import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../local/stack.js';
 import { PAGE_SECURITY_HEADERS } from '../../dashboard/serve.js';
-import { bookingEvent, sqsEvent } from '../helpers/bookings.js';
-import { readCalendar } from '../helpers/calendar.js';
-import { startRadicale, type RadicaleServer } from '../support/radicale.js';
+import { bookingEvent, sqsEvent } from '../harness/bookings.js';
+import { readCalendar } from '../harness/calendar.js';
+import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
 import { focused, focusVisible, launchBrowser, pageState, screenshot, watchConsole, type Browser } from './browser.js';
 
 const ANN = 'ann@example.com';

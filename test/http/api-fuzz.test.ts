@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiStack, type ApiResponse, type ApiStack } from '../helpers/api-stack.js';
+import { startApiStack, type ApiResponse, type ApiStack } from '../harness/api-stack.js';
 
 const ANN = 'ann@icloud.com';
 const PASSWORD = 'qmzr-vhkt-plwc-ndxa';

@@ -6,7 +6,7 @@
  * request. The limit is kept under a keyed hash, never the address.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiStack, type ApiStack } from '../helpers/api-stack.js';
+import { startApiStack, type ApiStack } from '../harness/api-stack.js';
 
 const VICTIM = 'victim@icloud.com';
 const PASSWORD = 'qmzr-vhkt-plwc-ndxa';

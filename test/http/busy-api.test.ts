@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { accountKey } from '../../shared/store/table.js';
-import { startApiStack, type ApiStack } from '../helpers/api-stack.js';
+import { startApiStack, type ApiStack } from '../harness/api-stack.js';
 import {
   ALL_DAY_BERLIN,
   deleteObject,
@@ -21,7 +21,7 @@ import {
   semanticsObjects,
   SEMANTICS_BUSY_UTC,
   SEMANTICS_WINDOW,
-} from '../helpers/busy-fixtures.js';
+} from '../harness/busy-fixtures.js';
 
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
 const ANN = 'ann@icloud.com'; // the semantics account

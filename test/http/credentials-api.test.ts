@@ -7,7 +7,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { accountKey } from '../../shared/store/table.js';
-import { startApiStack, type ApiStack } from '../helpers/api-stack.js';
+import { startApiStack, type ApiStack } from '../harness/api-stack.js';
 
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
 const WRONG = 'zzzz-yyyy-xxxx-wwww';

@@ -8,9 +8,9 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../local/dynamo.js';
 import { accountKey } from '../../shared/store/table.js';
-import { parseConnectRequest } from '../../shared/connect-request.js';
-import { ROUTE, startApiStack, type ApiResponse, type ApiStack, type CallOptions } from '../helpers/api-stack.js';
-import { deref, loadOpenApi, responseProblems, schemaOf } from '../helpers/openapi.js';
+import { parseConnectRequest } from '../../shared/connection/connect-request.js';
+import { ROUTE, startApiStack, type ApiResponse, type ApiStack, type CallOptions } from '../harness/api-stack.js';
+import { deref, loadOpenApi, responseProblems, schemaOf } from '../harness/openapi.js';
 
 const doc = loadOpenApi();
 const PASSWORD = 'abcd-efgh-ijkl-mnop';

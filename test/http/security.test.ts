@@ -7,7 +7,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountKey, CONNECTION_SK } from '../../shared/store/table.js';
-import { startApiStack, type ApiResponse, type ApiStack } from '../helpers/api-stack.js';
+import { startApiStack, type ApiResponse, type ApiStack } from '../harness/api-stack.js';
 
 const ANN = 'ann@icloud.com';
 const ANN_PASSWORD = 'qmzr-vhkt-plwc-ndxa'; // distinctive: any leak is unambiguous

@@ -9,11 +9,11 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { accountKey, ATTEMPTS_SK } from '../../shared/store/table.js';
-import { startApiStack, type ApiStack } from '../helpers/api-stack.js';
-import { sqsEvent, bookingEvent } from '../helpers/bookings.js';
-import { readCalendar } from '../helpers/calendar.js';
-import { startForeignServer, type ForeignServer } from '../helpers/foreign-server.js';
-import type { FaultResponse, ProxiedRequest } from '../support/proxy.js';
+import { startApiStack, type ApiStack } from '../harness/api-stack.js';
+import { sqsEvent, bookingEvent } from '../harness/bookings.js';
+import { readCalendar } from '../harness/calendar.js';
+import { startForeignServer, type ForeignServer } from '../servers/foreign-server.js';
+import type { FaultResponse, ProxiedRequest } from '../servers/proxy.js';
 
 const ANN = 'ann@icloud.com';
 const PASSWORD = 'qmzr-vhkt-plwc-ndxa';

@@ -6,9 +6,9 @@
  * read whole with one calendar-query (2 requests).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_DAY_BERLIN, FLOATING_NEW_YORK, oneEvent, putObjects, semanticsObjects, SEMANTICS_BUSY_UTC, SEMANTICS_WINDOW } from '../helpers/busy-fixtures.js';
-import { testStack } from '../helpers/stack.js';
-import { startXandikos, type XandikosServer } from '../support/xandikos.js';
+import { ALL_DAY_BERLIN, FLOATING_NEW_YORK, oneEvent, putObjects, semanticsObjects, SEMANTICS_BUSY_UTC, SEMANTICS_WINDOW } from '../harness/busy-fixtures.js';
+import { testStack } from '../harness/stack.js';
+import { startXandikos, type XandikosServer } from '../servers/xandikos.js';
 
 const APPLE_ID = 'xan@icloud.example';
 const PASSWORD = 'abcd-efgh-ijkl-mnop';

@@ -7,19 +7,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { localAppleIdMac } from '../../shared/apple-id-mac.js';
+import { localAppleIdMac } from '../../shared/connection/apple-id-mac.js';
 import { localCipher } from '../../shared/cipher/local.js';
-import { connectedDetails } from '../../shared/connection-details.js';
-import { connect, SAVE_RESERVE_MS, type ConnectionDeps } from '../../shared/connect.js';
-import { ANSWER_MARGIN_MS, deadlineFrom } from '../../shared/deadline.js';
+import { connectedDetails } from '../../shared/connection/details.js';
+import { connect, SAVE_RESERVE_MS, type ConnectionDeps } from '../../shared/connection/connect.js';
+import { ANSWER_MARGIN_MS, deadlineFrom } from '../../shared/connection/deadline.js';
 import { DomainError } from '../../shared/errors.js';
 import { AttemptStore, CONNECT_LIMIT } from '../../shared/store/attempts.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import { appleIdKey } from '../../shared/store/table.js';
-import { startTable } from '../helpers/dynamo.js';
-import { recordingLog } from '../helpers/log.js';
-import { startProxy, type Proxy } from '../support/proxy.js';
-import { startRadicale, type RadicaleServer } from '../support/radicale.js';
+import { startTable } from '../harness/dynamo.js';
+import { recordingLog } from '../harness/log.js';
+import { startProxy, type Proxy } from '../servers/proxy.js';
+import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
 
 const ANN = 'ann@icloud.com';
 const PASSWORD = 'abcd-efgh-ijkl-mnop';

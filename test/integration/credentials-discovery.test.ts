@@ -9,22 +9,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCipher } from '../../shared/cipher/local.js';
 import { discoverCalendar, NoCalendarError, type Discovery } from '../../shared/caldav/discovery.js';
 import { CaldavError } from '../../shared/caldav/transport.js';
-import { connect, type ConnectionDeps } from '../../shared/connect.js';
+import { connect, type ConnectionDeps } from '../../shared/connection/connect.js';
 import { DomainError } from '../../shared/errors.js';
 import { AttemptStore, CONNECT_LIMIT } from '../../shared/store/attempts.js';
-import { localAppleIdMac } from '../../shared/apple-id-mac.js';
+import { localAppleIdMac } from '../../shared/connection/apple-id-mac.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import { BookingStore } from '../../shared/store/bookings.js';
-import { detailsOf } from '../../shared/connection-details.js';
+import { detailsOf } from '../../shared/connection/details.js';
 import { accountKey, appleIdKey, ATTEMPTS_SK, type Table } from '../../shared/store/table.js';
-import { startTable } from '../helpers/dynamo.js';
-import { recordingLog } from '../helpers/log.js';
-import { startICloudLike, type ICloudLike } from '../support/icloud.js';
-import { SIM_HOSTS, startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
-import { freePort } from '../support/ports.js';
-import { startProxy, type Proxy } from '../support/proxy.js';
-import { startRadicale, type RadicaleServer } from '../support/radicale.js';
-import { startXandikos, type XandikosServer } from '../support/xandikos.js';
+import { startTable } from '../harness/dynamo.js';
+import { recordingLog } from '../harness/log.js';
+import { startICloudLike, type ICloudLike } from '../servers/icloud.js';
+import { SIM_HOSTS, startICloudSim, type ICloudSim } from '../servers/icloud-sim/index.js';
+import { freePort } from '../servers/ports.js';
+import { startProxy, type Proxy } from '../servers/proxy.js';
+import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
+import { startXandikos, type XandikosServer } from '../servers/xandikos.js';
 
 /** Every test server listens on 127.0.0.1: the trusted host here. */
 const LOCAL = SIM_HOSTS; // 127.0.0.1, and 127.0.0.2 where the simulator keeps its partition hosts

@@ -7,13 +7,13 @@
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_SEQUENCE, parseBookingEvent } from '../../shared/booking-event.js';
-import { eventText } from '../../shared/event-text.js';
-import { bookingToIcs } from '../../shared/ics.js';
-import { canonicalInstant, isBookableInstant, parseRfc3339 } from '../../shared/rfc3339.js';
-import { startApiStack, type ApiStack } from '../helpers/api-stack.js';
-import { bookingEvent, sqsEvent } from '../helpers/bookings.js';
-import { readCalendar } from '../helpers/calendar.js';
+import { MAX_SEQUENCE, parseBookingEvent } from '../../shared/booking/booking-event.js';
+import { eventText } from '../../shared/booking/event-text.js';
+import { bookingToIcs } from '../../shared/booking/ics.js';
+import { canonicalInstant, isBookableInstant, parseRfc3339 } from '../../shared/booking/rfc3339.js';
+import { startApiStack, type ApiStack } from '../harness/api-stack.js';
+import { bookingEvent, sqsEvent } from '../harness/bookings.js';
+import { readCalendar } from '../harness/calendar.js';
 
 const event = (booking: Record<string, unknown>) => JSON.stringify({ ...bookingEvent('confirmed', 'acct', 'bk_1', 1), booking: { ...bookingEvent('confirmed', 'acct', 'bk_1', 1).booking, ...booking } });
 

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLocalStack } from '../../local/stack.js';
-import { bookingObjectId } from '../../shared/ics.js';
-import { startProxy, type Proxy } from '../support/proxy.js';
-import { startRadicale, type RadicaleServer } from '../support/radicale.js';
-import { bookingEvent, sqsEvent } from '../helpers/bookings.js';
-import { readCalendar } from '../helpers/calendar.js';
-import { parseIcs } from '../helpers/ics.js';
+import { bookingObjectId } from '../../shared/booking/ics.js';
+import { startProxy, type Proxy } from '../servers/proxy.js';
+import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
+import { bookingEvent, sqsEvent } from '../harness/bookings.js';
+import { readCalendar } from '../harness/calendar.js';
+import { parseIcs } from '../harness/ics.js';
 
 /**
  * A seeded randomized test: hundreds of bookings over three accounts, random

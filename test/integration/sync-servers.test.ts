@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startICloudLike, ICLOUD_LIKE_CALENDARS, type ICloudLike } from '../support/icloud.js';
-import { SIM_HOSTS, startICloudSim, type ICloudSim } from '../support/icloud-sim/index.js';
-import { startRadicale, type RadicaleServer } from '../support/radicale.js';
-import { startXandikos, type XandikosServer } from '../support/xandikos.js';
-import { bookingEvent } from '../helpers/bookings.js';
-import { readCalendar } from '../helpers/calendar.js';
-import { parseIcs } from '../helpers/ics.js';
-import { testStack } from '../helpers/stack.js';
+import { startICloudLike, ICLOUD_LIKE_CALENDARS, type ICloudLike } from '../servers/icloud.js';
+import { SIM_HOSTS, startICloudSim, type ICloudSim } from '../servers/icloud-sim/index.js';
+import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
+import { startXandikos, type XandikosServer } from '../servers/xandikos.js';
+import { bookingEvent } from '../harness/bookings.js';
+import { readCalendar } from '../harness/calendar.js';
+import { parseIcs } from '../harness/ics.js';
+import { testStack } from '../harness/stack.js';
 
 /** Every test server listens on 127.0.0.1: the trusted host here. */
 const LOCAL = ['127.0.0.1'];

@@ -8,14 +8,14 @@
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bookingObjectId } from '../../shared/ics.js';
+import { bookingObjectId } from '../../shared/booking/ics.js';
 import { BookingStore } from '../../shared/store/bookings.js';
-import { bookingEvent } from '../helpers/bookings.js';
-import { readCalendar } from '../helpers/calendar.js';
-import { parseIcs } from '../helpers/ics.js';
-import { testStack, type Stack } from '../helpers/stack.js';
-import { startProxy, type Proxy } from '../support/proxy.js';
-import { startRadicale, type RadicaleServer } from '../support/radicale.js';
+import { bookingEvent } from '../harness/bookings.js';
+import { readCalendar } from '../harness/calendar.js';
+import { parseIcs } from '../harness/ics.js';
+import { testStack, type Stack } from '../harness/stack.js';
+import { startProxy, type Proxy } from '../servers/proxy.js';
+import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
 
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
 const NEW_PASSWORD = 'qrst-uvwx-yzab-cdef';

@@ -1,7 +1,7 @@
 import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { kmsAppleIdMac, localAppleIdMac, normaliseAppleId } from '../../shared/apple-id-mac.js';
+import { kmsAppleIdMac, localAppleIdMac, normaliseAppleId } from '../../shared/connection/apple-id-mac.js';
 
 describe('the Apple ID limit key', () => {
   it('is the same for every spelling of one Apple ID, different for another, and never contains it', async () => {

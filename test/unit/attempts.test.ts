@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttemptStore, CONNECT_LIMIT } from '../../shared/store/attempts.js';
 import { accountKey, ATTEMPTS_SK, type Table } from '../../shared/store/table.js';
-import { startTable } from '../helpers/dynamo.js';
+import { startTable } from '../harness/dynamo.js';
 
 let db: Awaited<ReturnType<typeof startTable>>;
 let table: Table;

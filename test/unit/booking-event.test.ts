@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { parseBookingEvent } from '../../shared/booking-event.js';
-import { bookingEventJsonSchema } from '../../shared/booking-event-json-schema.js';
+import { parseBookingEvent } from '../../shared/booking/booking-event.js';
+import { bookingEventJsonSchema } from '../../shared/booking/booking-event-json-schema.js';
 
 const contractExample = {
   type: 'booking.confirmed',

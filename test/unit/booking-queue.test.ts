@@ -1,12 +1,12 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localCredentials } from '../../local/dynamo.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBookingEvent, type BookingEvent } from '../../shared/booking-event.js';
-import { BookingQueue } from '../../shared/booking-queue.js';
+import { parseBookingEvent, type BookingEvent } from '../../shared/booking/booking-event.js';
+import { BookingQueue } from '../../shared/booking/booking-queue.js';
 import type { BookingRecord } from '../../shared/store/bookings.js';
 import { latestEvent } from '../../shared/sync/requeue.js';
 import { startLocalQueue } from '../../local/sqs.js';
-import { bookingEvent } from '../helpers/bookings.js';
+import { bookingEvent } from '../harness/bookings.js';
 
 let queue: Awaited<ReturnType<typeof startLocalQueue>>;
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBookingEvent, type BookingEvent } from '../../shared/booking-event.js';
+import { parseBookingEvent, type BookingEvent } from '../../shared/booking/booking-event.js';
 import { BookingStore, isFailed, isPending } from '../../shared/store/bookings.js';
 import { accountKey, CONNECTION_SK, type Table } from '../../shared/store/table.js';
-import { bookingEvent } from '../helpers/bookings.js';
-import { startTable } from '../helpers/dynamo.js';
+import { bookingEvent } from '../harness/bookings.js';
+import { startTable } from '../harness/dynamo.js';
 
 const SWEEP_AFTER = 60_000;
 let clock = Date.parse('2026-11-24T10:00:00Z');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES, parseConnectRequest } from '../../shared/connect-request.js';
+import { MAX_BODY_BYTES, parseConnectRequest } from '../../shared/connection/connect-request.js';
 import { DomainError } from '../../shared/errors.js';
 
 const GOOD = { appleId: 'ann@icloud.com', appSpecificPassword: 'abcd-efgh-ijkl-mnop' };

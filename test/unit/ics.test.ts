@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { BookingDetails } from '../../shared/booking-event.js';
-import { bookingObjectId, bookingToIcs, organizerScheduledByClient } from '../../shared/ics.js';
-import { parseIcs } from '../helpers/ics.js';
+import type { BookingDetails } from '../../shared/booking/booking-event.js';
+import { bookingObjectId, bookingToIcs, organizerScheduledByClient } from '../../shared/booking/ics.js';
+import { parseIcs } from '../harness/ics.js';
 
 const booking: BookingDetails = {
   id: 'bk_1',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseAppSpecificPassword } from '../../shared/password.js';
+import { normaliseAppSpecificPassword } from '../../shared/connection/app-specific-password.js';
 
 describe('normaliseAppSpecificPassword', () => {
   it("keeps Apple's own form unchanged", () => {

@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
-import { loadOrCreateKey } from './cipher/local.js';
-import type { Config } from './config.js';
+import { loadOrCreateKey } from '../cipher/local.js';
+import type { Config } from '../config.js';
 
 /**
  * Turns an Apple ID into the key its rejected-login limit is kept under: a keyed hash

@@ -1,14 +1,14 @@
-import type { AllowedHosts } from './caldav/trusted-hosts.js';
-import type { CredentialCipher } from './cipher/port.js';
-import { discoverCalendar, NoCalendarError, type Discovery } from './caldav/discovery.js';
-import { CaldavError } from './caldav/transport.js';
-import { DomainError } from './errors.js';
-import type { Log } from './logger.js';
+import type { AllowedHosts } from '../caldav/trusted-hosts.js';
+import type { CredentialCipher } from '../cipher/port.js';
+import { discoverCalendar, NoCalendarError, type Discovery } from '../caldav/discovery.js';
+import { CaldavError } from '../caldav/transport.js';
+import { DomainError } from '../errors.js';
+import type { Log } from '../logger.js';
 import { reserveConnectAttempt, type ConnectLimits } from './connect-limit.js';
 import { deadlineFrom, within, type Deadline } from './deadline.js';
-import { connectedDetails, type Details } from './connection-details.js';
-import { mergeListing } from './busy/calendars.js';
-import { AppleIdConflict, type Connection, type ConnectionStore } from './store/connections.js';
+import { connectedDetails, type Details } from './details.js';
+import { mergeListing } from '../busy/calendars.js';
+import { AppleIdConflict, type Connection, type ConnectionStore } from '../store/connections.js';
 
 export interface ConnectionDeps {
   connections: ConnectionStore;

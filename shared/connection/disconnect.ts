@@ -1,7 +1,7 @@
-import type { Log } from './logger.js';
-import type { BookingStore } from './store/bookings.js';
-import type { BusyCacheStore } from './store/busy-cache.js';
-import type { ConnectionStore } from './store/connections.js';
+import type { Log } from '../logger.js';
+import type { BookingStore } from '../store/bookings.js';
+import type { BusyCacheStore } from '../store/busy-cache.js';
+import type { ConnectionStore } from '../store/connections.js';
 
 export interface DisconnectDeps {
   connections: ConnectionStore;

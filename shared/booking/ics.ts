@@ -3,7 +3,7 @@ import ical, { ICalAttendeeRole, ICalAttendeeStatus, ICalEventStatus, type ICalA
 import type { BookingDetails } from './booking-event.js';
 import { eventText } from './event-text.js';
 
-import type { AttendeeMode } from './config.js';
+import type { AttendeeMode } from '../config.js';
 
 /**
  * One event per booking: the UID and the resource name come from the account and the

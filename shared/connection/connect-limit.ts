@@ -1,7 +1,7 @@
 import type { AppleIdMac } from './apple-id-mac.js';
-import { DomainError } from './errors.js';
-import type { Log } from './logger.js';
-import type { AttemptStore } from './store/attempts.js';
+import { DomainError } from '../errors.js';
+import type { Log } from '../logger.js';
+import type { AttemptStore } from '../store/attempts.js';
 
 /**
  * The rejected-login limits connect enforces before any request reaches the CalDAV server:

@@ -1,6 +1,6 @@
-import { isFailed, isPending, type BookingStore } from './store/bookings.js';
-import { calendarEntries, type CalendarEntry } from './busy/calendars.js';
-import type { Connection, ConnectionStore, LastSync } from './store/connections.js';
+import { isFailed, isPending, type BookingStore } from '../store/bookings.js';
+import { calendarEntries, type CalendarEntry } from '../busy/calendars.js';
+import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
 
 /** What the dashboard shows of a connection (contract §1, GET). */
 export type Details =

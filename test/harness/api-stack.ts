@@ -13,8 +13,8 @@ import { ConnectionStore } from '../../shared/store/connections.js';
 import { accountKey, CONNECTION_SK } from '../../shared/store/table.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../local/jwt.js';
 import { startLocalStack } from '../../local/stack.js';
-import { startProxy, type Proxy } from '../support/proxy.js';
-import { startRadicale, type CalendarSpec, type RadicaleServer } from '../support/radicale.js';
+import { startProxy, type Proxy } from '../servers/proxy.js';
+import { startRadicale, type CalendarSpec, type RadicaleServer } from '../servers/radicale.js';
 import { tableClient } from './dynamo.js';
 import { memoryOutput } from './log.js';
 

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { invalidRequest } from './errors.js';
-import { normaliseAppSpecificPassword } from './password.js';
+import { invalidRequest } from '../errors.js';
+import { normaliseAppSpecificPassword } from './app-specific-password.js';
 import type { ConnectInput } from './connect.js';
 
 /** Bodies are a few hundred bytes; anything much larger is not a connect request. */

@@ -47,7 +47,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { parseIcs } from '../../helpers/ics.js';
+import { parseIcs } from '../../harness/ics.js';
 import { startProxy, type ProxiedRequest, type Proxy, type ResponseHeaders } from '../proxy.js';
 import type { CalendarSpec, RadicaleServer } from '../radicale.js';
 import { CALDAV, child, children, CS, DAV, el, parseXml, serializeICloud, text, textOf, walk, type XmlElement } from './xml.js';
