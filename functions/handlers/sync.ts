@@ -37,11 +37,11 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
 
   /** Returns whether the message must come back (a batch item failure); counts hand-overs. */
   async function settle(result: MessageResult, record: SQSRecord, handedOver: { count: number }): Promise<boolean> {
-    if (result.result === 'invalid') {
+    if (result.kind === 'invalid') {
       log.error('invalid booking event sent to the dead-letter queue', { messageId: result.id, reason: result.reason });
       return !(await toDeadLetterQueue(record, result.reason));
     }
-    if (result.result !== 'retry') return false;
+    if (result.kind !== 'retry') return false;
     const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
     if (result.recorded && receives >= config.MAX_RECEIVE_COUNT - 1) {
       handedOver.count += 1;

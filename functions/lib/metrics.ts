@@ -40,11 +40,11 @@ export const stdoutMetrics: MetricsSink = {
 export function syncMetrics(results: MessageResult[], handedToSweeper: number): Record<SyncMetric, number> {
   const count = (pred: (r: MessageResult) => boolean) => results.filter(pred).length;
   return {
-    SyncOk: count((r) => r.result === 'ok'),
-    SyncRetried: count((r) => r.result === 'retry') - handedToSweeper,
-    EventRejected: count((r) => r.result === 'failed'),
-    SyncInvalid: count((r) => r.result === 'invalid'),
-    CredentialsRejected: count((r) => r.result === 'held' && r.rejected),
+    SyncOk: count((r) => r.kind === 'ok'),
+    SyncRetried: count((r) => r.kind === 'retry') - handedToSweeper,
+    EventRejected: count((r) => r.kind === 'failed'),
+    SyncInvalid: count((r) => r.kind === 'invalid'),
+    CredentialsRejected: count((r) => r.kind === 'held' && r.rejected),
     HandedToSweeper: handedToSweeper,
   };
 }

@@ -1,3 +1,4 @@
+import { SYNC_DEFAULTS } from '../config.js';
 import type { AllowedHosts } from '../caldav/trusted-hosts.js';
 import { discoverCalendar, NoCalendarError } from '../caldav/discovery.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
@@ -22,13 +23,13 @@ export interface AccountSyncDeps extends ReconcileDeps {
 
 /** What happened to one booking's pending change. */
 export type BookingOutcome =
-  | { result: 'ok' }
+  | { kind: 'ok' }
   /** The credentials are rejected: the change waits for a reconnect. `rejected`: a 401 came now. */
-  | { result: 'held'; error: 'credentials_rejected'; rejected: boolean }
+  | { kind: 'held'; error: 'credentials_rejected'; rejected: boolean }
   /** Try again in `retryAfterSeconds` (backoff, never sooner than the server asked). */
-  | { result: 'retry'; retryAfterSeconds: number; error: string }
+  | { kind: 'retry'; retryAfterSeconds: number; error: string }
   /** Refused for good: recorded on the booking, not retried until it changes or the account reconnects. */
-  | { result: 'failed'; error: 'event_rejected' | 'calendar_not_found' | 'calendar_untrusted' };
+  | { kind: 'failed'; error: 'event_rejected' | 'calendar_not_found' | 'calendar_untrusted' };
 
 /**
  * Writes the pending changes of some of an account's bookings to its calendar with the given
@@ -55,23 +56,23 @@ export async function syncAccountBookings(
 
   const syncOne = async ({ bookingId, record }: { bookingId: string; record: BookingRecord }) => {
     let outcome: BookingOutcome;
-    if (stopped && 'rejected' in stopped) outcome = { result: 'held', error: 'credentials_rejected', rejected: false };
+    if (stopped && 'rejected' in stopped) outcome = { kind: 'held', error: 'credentials_rejected', rejected: false };
     else if (stopped) outcome = await retryLater(deps, record, stopped.throttled);
     else {
       try {
         await reconcileBooking(deps, target, bookingId, record);
-        outcome = { result: 'ok' };
+        outcome = { kind: 'ok' };
       } catch (err) {
         outcome = await settleFailure(deps, record, err);
-        if (outcome.result === 'held') stopped = { rejected: true };
-        else if (outcome.result === 'retry' && isThrottle(err)) stopped = { throttled: err as CaldavError };
-        deps.log[outcome.result === 'retry' ? 'warn' : 'error']('booking sync did not complete', {
+        if (outcome.kind === 'held') stopped = { rejected: true };
+        else if (outcome.kind === 'retry' && isThrottle(err)) stopped = { throttled: err as CaldavError };
+        deps.log[outcome.kind === 'retry' ? 'warn' : 'error']('booking sync did not complete', {
           accountId: connection.accountId,
           bookingId,
-          outcome: outcome.result,
+          outcome: outcome.kind,
           error: outcome.error,
           status: err instanceof CaldavError ? err.status : undefined,
-          ...(outcome.result === 'retry' ? { retryInSeconds: outcome.retryAfterSeconds } : {}),
+          ...(outcome.kind === 'retry' ? { retryInSeconds: outcome.retryAfterSeconds } : {}),
         });
       }
     }
@@ -81,14 +82,14 @@ export async function syncAccountBookings(
   // only one request learns it (repeated rejected logins can get an Apple ID locked).
   const [first, ...rest] = due;
   if (first !== undefined) await syncOne(first);
-  await mapLimit(rest, deps.concurrency ?? 4, syncOne);
+  await mapLimit(rest, deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, syncOne);
 
   const at = (deps.now?.() ?? new Date()).toISOString();
-  const finals = [...outcomes.values()].filter((o) => o.result !== 'retry');
+  const finals = [...outcomes.values()].filter((o) => o.kind !== 'retry');
   if (stopped && 'rejected' in stopped) {
     await deps.connections.recordSync(connection.accountId, { at, outcome: 'failed', error: 'credentials_rejected' }, 'error', connection.ciphertext);
   } else if (finals.length) {
-    const failed = finals.find((o): o is Extract<BookingOutcome, { result: 'failed' }> => o.result === 'failed');
+    const failed = finals.find((o): o is Extract<BookingOutcome, { kind: 'failed' }> => o.kind === 'failed');
     const lastSync: LastSync = failed ? { at, outcome: 'failed', error: failed.error } : { at, outcome: 'ok' };
     await deps.connections.recordSync(connection.accountId, lastSync, undefined, connection.ciphertext);
   }
@@ -97,21 +98,21 @@ export async function syncAccountBookings(
 
 const isThrottle = (err: unknown) => err instanceof CaldavError && (err.status === 429 || err.status === 503);
 
-async function settleFailure(deps: AccountSyncDeps, record: BookingRecord, err: unknown): Promise<Exclude<BookingOutcome, { result: 'ok' }>> {
+async function settleFailure(deps: AccountSyncDeps, record: BookingRecord, err: unknown): Promise<Exclude<BookingOutcome, { kind: 'ok' }>> {
   const failure = classify(err);
-  if (failure === 'held') return { result: 'held', error: 'credentials_rejected', rejected: true };
+  if (failure === 'held') return { kind: 'held', error: 'credentials_rejected', rejected: true };
   if (failure === 'retry') return retryLater(deps, record, err);
   await deps.bookings.markFailed(record.accountId, record.bookingId, record.seq, failure);
-  return { result: 'failed', error: failure };
+  return { kind: 'failed', error: failure };
 }
 
 /** Records the attempt on the booking (so backoff keeps growing across re-drives) and says when to try again. */
-async function retryLater(deps: AccountSyncDeps, record: BookingRecord, err: unknown): Promise<Extract<BookingOutcome, { result: 'retry' }>> {
+async function retryLater(deps: AccountSyncDeps, record: BookingRecord, err: unknown): Promise<Extract<BookingOutcome, { kind: 'retry' }>> {
   const retryAfterSeconds = err instanceof CaldavError ? err.retryAfterSeconds : undefined;
   const attempt = (record.attempts ?? 0) + 1;
   const delay = retryDelaySeconds({ attempt, baseSeconds: deps.retryBaseSeconds, retryAfterSeconds, random: deps.random });
   await deps.bookings.markRetry(record.accountId, record.bookingId, record.seq, delay * 1000);
-  return { result: 'retry', retryAfterSeconds: delay, error: err instanceof CaldavError ? 'calendar_unavailable' : 'internal_error' };
+  return { kind: 'retry', retryAfterSeconds: delay, error: err instanceof CaldavError ? 'calendar_unavailable' : 'internal_error' };
 }
 
 function classify(err: unknown): 'held' | 'retry' | 'event_rejected' | 'calendar_not_found' | 'calendar_untrusted' {

@@ -1,3 +1,4 @@
+import { SYNC_DEFAULTS } from '../config.js';
 import { parseBookingEvent, type BookingEvent } from '../booking/booking-event.js';
 import { mapLimit } from '../concurrency.js';
 import { isPending, type BookingRecord, type BookingStore } from '../store/bookings.js';
@@ -16,11 +17,11 @@ export interface QueueMessage {
  * were dropped); `held` whether a 401 was seen just now (vs. the connection already `error`).
  */
 export type MessageResult =
-  | { id: string; result: 'ok' | 'skipped' }
-  | { id: string; result: 'held'; rejected: boolean }
-  | { id: string; result: 'failed'; error: string }
-  | { id: string; result: 'invalid'; reason: string }
-  | { id: string; result: 'retry'; retryAfterSeconds?: number; error: string; recorded: boolean };
+  | { id: string; kind: 'ok' | 'skipped' }
+  | { id: string; kind: 'held'; rejected: boolean }
+  | { id: string; kind: 'failed'; error: string }
+  | { id: string; kind: 'invalid'; reason: string }
+  | { id: string; kind: 'retry'; retryAfterSeconds?: number; error: string; recorded: boolean };
 
 export interface BatchDeps extends AccountSyncDeps {
   bookings: BookingStore;
@@ -49,7 +50,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
   for (const msg of messages) {
     const parsed = parseBookingEvent(msg.body);
     if (!parsed.ok) {
-      results.set(msg.id, { id: msg.id, result: 'invalid', reason: parsed.reason });
+      results.set(msg.id, { id: msg.id, kind: 'invalid', reason: parsed.reason });
       continue;
     }
     const { userId, booking } = parsed.event;
@@ -59,24 +60,24 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
     byBooking.set(booking.id, [...(byBooking.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
   }
 
-  await mapLimit([...accounts], deps.accountConcurrency ?? 4, async ([accountId, byBooking]) => {
+  await mapLimit([...accounts], deps.accountConcurrency ?? SYNC_DEFAULTS.accountConcurrency, async ([accountId, byBooking]) => {
     const setResult = (pending: Pending[], r: WithoutId<MessageResult>) => pending.forEach((p) => results.set(p.id, { ...r, id: p.id } as MessageResult));
     const all = [...byBooking.values()].flat();
     let recorded = false;
     try {
       const outcome = await syncAccount(deps, accountId, byBooking, () => (recorded = true));
-      if (outcome === 'not_connected') return setResult(all, { result: 'skipped' });
+      if (outcome === 'not_connected') return setResult(all, { kind: 'skipped' });
       for (const [bookingId, result] of outcome) setResult(byBooking.get(bookingId)!, toMessageResult(result));
     } catch (err) {
       deps.log.warn('account sync failed: messages will be retried', { accountId, errorName: (err as Error).name, error: (err as Error).message });
-      for (const pending of byBooking.values()) if (!pending.every((p) => results.has(p.id))) setResult(pending, { result: 'retry', error: 'internal_error', recorded });
+      for (const pending of byBooking.values()) if (!pending.every((p) => results.has(p.id))) setResult(pending, { kind: 'retry', error: 'internal_error', recorded });
     }
   });
 
-  return messages.map((m) => results.get(m.id) ?? { id: m.id, result: 'retry', error: 'internal_error', recorded: false });
+  return messages.map((m) => results.get(m.id) ?? { id: m.id, kind: 'retry', error: 'internal_error', recorded: false });
 }
 
-type AccountOutcome = 'not_connected' | Map<string, BookingOutcome | { result: 'skipped' }>;
+type AccountOutcome = 'not_connected' | Map<string, BookingOutcome | { kind: 'skipped' }>;
 
 async function syncAccount(deps: BatchDeps, accountId: string, byBooking: Map<string, Pending[]>, onRecorded: () => void): Promise<AccountOutcome> {
   let connection = await deps.connections.get(accountId);
@@ -84,12 +85,12 @@ async function syncAccount(deps: BatchDeps, accountId: string, byBooking: Map<st
     deps.log.info('no Apple Calendar connected: booking events skipped', { accountId, messages: [...byBooking.values()].flat().length });
     return 'not_connected';
   }
-  const outcomes = new Map<string, BookingOutcome | { result: 'skipped' }>();
+  const outcomes = new Map<string, BookingOutcome | { kind: 'skipped' }>();
   // Record what each message asks for before any calendar request; what is not pending
   // afterwards (duplicates, stale messages, changes already written) needs nothing more.
   const due: Array<{ bookingId: string; record: BookingRecord }> = [];
   const generation = connection.generation;
-  await mapLimit([...byBooking], deps.concurrency ?? 4, async ([bookingId, pending]) => {
+  await mapLimit([...byBooking], deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, async ([bookingId, pending]) => {
     let record: BookingRecord | undefined;
     for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) record = (await deps.bookings.advance(p.event, generation)) ?? record;
     record ??= await deps.bookings.get(accountId, bookingId);
@@ -97,9 +98,9 @@ async function syncAccount(deps: BatchDeps, accountId: string, byBooking: Map<st
       // Recorded for a connection that is gone (an advance that raced a disconnect): never
       // written with this one (the sweeper deletes it). A newer change starts it afresh.
       deps.log.info('booking change of an earlier connection dropped', { accountId, bookingId });
-      outcomes.set(bookingId, { result: 'skipped' });
+      outcomes.set(bookingId, { kind: 'skipped' });
     } else if (record && isPending(record)) due.push({ bookingId, record });
-    else outcomes.set(bookingId, { result: 'skipped' });
+    else outcomes.set(bookingId, { kind: 'skipped' });
   });
   onRecorded();
   if (!due.length) return outcomes;
@@ -110,17 +111,17 @@ async function syncAccount(deps: BatchDeps, accountId: string, byBooking: Map<st
   if (!connection || connection.generation !== generation) return 'not_connected';
   if (connection.status === 'error') {
     deps.log.info('credentials rejected earlier: booking changes held until reconnect', { accountId, bookings: due.length });
-    for (const d of due) outcomes.set(d.bookingId, { result: 'held', error: 'credentials_rejected', rejected: false });
+    for (const d of due) outcomes.set(d.bookingId, { kind: 'held', error: 'credentials_rejected', rejected: false });
     return outcomes;
   }
 
   let written = await syncWith(deps, connection, due);
-  if ([...written.values()].some((o) => o.result === 'held' && o.rejected)) {
+  if ([...written.values()].some((o) => o.kind === 'held' && o.rejected)) {
     // Rejected: if the account reconnected with a new password meanwhile, that one is current.
     deps.passwords.forget(accountId);
     const latest = await deps.connections.get(accountId);
     if (latest && latest.generation === generation && latest.status === 'active' && latest.ciphertext !== connection.ciphertext) {
-      const held = due.filter((d) => written.get(d.bookingId)?.result === 'held');
+      const held = due.filter((d) => written.get(d.bookingId)?.kind === 'held');
       deps.log.info('credentials replaced while syncing: trying again with the current ones', { accountId, bookings: held.length });
       written = new Map([...written, ...(await syncWith(deps, latest, held))]);
     }
@@ -134,7 +135,7 @@ async function syncWith(deps: BatchDeps, connection: Connection, due: Array<{ bo
   return syncAccountBookings(deps, connection, { username: connection.appleId, password }, due);
 }
 
-function toMessageResult(outcome: BookingOutcome | { result: 'skipped' }): WithoutId<MessageResult> {
-  if (outcome.result === 'retry') return { ...outcome, recorded: true };
+function toMessageResult(outcome: BookingOutcome | { kind: 'skipped' }): WithoutId<MessageResult> {
+  if (outcome.kind === 'retry') return { ...outcome, recorded: true };
   return outcome;
 }

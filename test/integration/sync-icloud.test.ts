@@ -114,7 +114,7 @@ async function deliverUntilSettled(msgs: Msg[], deadlineMs: number): Promise<{ r
     due.forEach((q, i) => {
       const r = out[i]!;
       results.set(q.msg, r);
-      if (r.result === 'retry') q.dueAt = Date.now() + Math.max(1, r.retryAfterSeconds ?? 1) * 1000;
+      if (r.kind === 'retry') q.dueAt = Date.now() + Math.max(1, r.retryAfterSeconds ?? 1) * 1000;
       else queue.splice(queue.indexOf(q), 1);
     });
   }
@@ -123,7 +123,7 @@ async function deliverUntilSettled(msgs: Msg[], deadlineMs: number): Promise<{ r
 
 const uidOf = (u: User, bookingId: string) => bookingObjectId(accountOf(u), bookingId).uid;
 const summaryOf = (text: string) => parseIcs(text).events[0]?.get('SUMMARY')?.value;
-const resultsOf = (rs: MessageResult[]) => rs.map((r) => r.result);
+const resultsOf = (rs: MessageResult[]) => rs.map((r) => r.kind);
 
 describe('on the iCloud simulator: today', () => {
   it('no scheduling mails for a booking with attendees: confirm, update, cancel', async () => {
@@ -240,7 +240,7 @@ describe('on the iCloud simulator, the hard cases: sync that survives the strict
     const writes = sim.requests.filter((r) => r.user === user && r.method === 'PUT' && r.status >= 200 && r.status < 300);
     const perBooking = bookings.map((b) => writes.filter((w) => w.path.endsWith(`/${bookingObjectId(a, b).filename}`)).length);
     for (const b of bookings) expect(await sim.objectsWithUid(user, uidOf(u, b))).toHaveLength(1);
-    expect([...results.values()].map((r) => r.result)).toEqual(bookings.map(() => 'ok'));
+    expect([...results.values()].map((r) => r.kind)).toEqual(bookings.map(() => 'ok'));
     expect(perBooking).toEqual(bookings.map(() => 1));
     expect(during.length).toBeLessThanOrEqual(5);
   });

@@ -1,3 +1,6 @@
+import { createConnectHandler } from '../../functions/handlers/connect.js';
+import { platformFrom } from '../../functions/lib/platform.js';
+import { readConfig } from '../../shared/config.js';
 import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -31,18 +34,8 @@ describe('the Apple ID limit key', () => {
 });
 
 describe('connect in the cloud', () => {
-  afterEach(() => {
-    vi.unstubAllEnvs();
-    vi.resetModules();
-  });
-
-  it('refuses to start without APPLE_ID_MAC_KEY_ID, naming it', async () => {
-    vi.stubEnv('TABLE_NAME', 'connector');
-    vi.stubEnv('CIPHER', 'kms');
-    vi.stubEnv('KMS_KEY_ID', 'arn:aws:kms:eu-west-1:111122223333:key/credentials');
-    vi.stubEnv('APPLE_ID_MAC_KEY_ID', '');
-    delete process.env.APPLE_ID_MAC_KEY_ID;
-    vi.resetModules();
-    await expect(import('../../functions/connect.js')).rejects.toThrow(/APPLE_ID_MAC_KEY_ID/);
+  it('refuses to build without APPLE_ID_MAC_KEY_ID, naming it', () => {
+    const config = readConfig({ TABLE_NAME: 'connector', CIPHER: 'kms', KMS_KEY_ID: 'arn:aws:kms:eu-west-1:111122223333:key/credentials' });
+    expect(() => createConnectHandler(platformFrom(config))).toThrow(/APPLE_ID_MAC_KEY_ID/);
   });
 });

@@ -1,9 +1,12 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { createConnectHandler } from '../../functions/handlers/connect.js';
+import { createDetailsHandler } from '../../functions/handlers/details.js';
+import { createDisconnectHandler } from '../../functions/handlers/disconnect.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readConfig } from '../../shared/config.js';
-import { cipherFromConfig } from '../../functions/lib/platform.js';
+import { cipherFromConfig, platformFrom } from '../../functions/lib/platform.js';
 
 describe('readConfig', () => {
   it('names TABLE_NAME when it is missing or empty', () => {
@@ -63,37 +66,20 @@ describe('cipherFromConfig', () => {
   });
 });
 
-describe('handlers load with the environment the cloud stack gives them', () => {
-  afterEach(() => {
-    vi.unstubAllEnvs();
-    vi.resetModules();
+describe('handlers build with the configuration the cloud stack gives them', () => {
+  // What each Lambda entry does at module scope: readConfig(process.env) → platform → factory.
+  const cloud = (env: Record<string, string> = {}) => platformFrom(readConfig({ TABLE_NAME: 'connector', CIPHER: 'kms', ...env }));
+
+  it('details and disconnect build without KMS_KEY_ID', () => {
+    expect(typeof createDetailsHandler(cloud())).toBe('function');
+    expect(typeof createDisconnectHandler(cloud())).toBe('function');
   });
 
-  const cloudEnv = () => {
-    vi.stubEnv('TABLE_NAME', 'connector');
-    vi.stubEnv('CIPHER', 'kms');
-    vi.stubEnv('KMS_KEY_ID', '');
-    delete process.env.KMS_KEY_ID;
-    vi.stubEnv('LOCAL_KEY_FILE', '');
-    delete process.env.LOCAL_KEY_FILE;
-    vi.resetModules();
-  };
-
-  it('details and disconnect start without KMS_KEY_ID', async () => {
-    cloudEnv();
-    await expect(import('../../functions/details.js')).resolves.toHaveProperty('handler');
-    await expect(import('../../functions/disconnect.js')).resolves.toHaveProperty('handler');
+  it('connect refuses to build without KMS_KEY_ID, naming it', () => {
+    expect(() => createConnectHandler(cloud())).toThrow(/KMS_KEY_ID/);
   });
 
-  it('connect refuses to start without KMS_KEY_ID, naming it', async () => {
-    cloudEnv();
-    await expect(import('../../functions/connect.js')).rejects.toThrow(/KMS_KEY_ID/);
-  });
-
-  it('every function refuses to start without TABLE_NAME, naming it', async () => {
-    cloudEnv();
-    vi.stubEnv('TABLE_NAME', '');
-    vi.resetModules();
-    await expect(import('../../functions/details.js')).rejects.toThrow(/TABLE_NAME/);
+  it('every function refuses to start without TABLE_NAME, naming it', () => {
+    expect(() => readConfig({ CIPHER: 'kms' })).toThrow(/TABLE_NAME/);
   });
 });

@@ -1,16 +1,14 @@
-import { afterEach, expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import { createLogger } from '../../shared/logger.js';
-
-afterEach(() => vi.restoreAllMocks());
+import { memoryOutput } from '../harness/log.js';
 
 it('redacts secret-looking keys at any depth, keeps the rest', () => {
-  const lines: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
-  createLogger({ serviceName: 't' }).info('attempt', {
+  const output = memoryOutput();
+  createLogger({ serviceName: 't', stream: output.stream }).info('attempt', {
     appSpecificPassword: 'abcd-efgh-ijkl-mnop',
     nested: { Authorization: 'Basic YWxpY2U6YWJjZA==', ciphertext: 'AQID', accountId: 'acct-1' },
   });
-  const out = lines.join('');
+  const out = output.text();
   expect(out).not.toContain('abcd-efgh-ijkl-mnop');
   expect(out).not.toContain('YWxpY2U6YWJjZA==');
   expect(out).not.toContain('AQID');
