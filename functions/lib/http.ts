@@ -1,3 +1,5 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { isValidAccountId } from '../../shared/account-id.js';
@@ -40,18 +42,18 @@ export function accountIdOf(event: HttpEvent): string | undefined {
   return isValidAccountId(sub) ? sub : undefined;
 }
 
-/** Request keys on every log line of the request, removed when it ends (however it ends). */
-const requestLogKeys = (log: Log): MiddlewareObj<HttpEvent, HttpResult> => ({
+type RoutedEvent = { routeKey: string; requestContext?: { requestId?: string } };
+
+/** The route and API Gateway's request id on every log line of the request (Powertools resets them after). */
+const routeLogKeys = <E extends RoutedEvent>(log: Log): MiddlewareObj<E, HttpResult> => ({
   before: async ({ event }) => log.appendKeys({ route: event.routeKey, requestId: event.requestContext?.requestId }),
-  after: async () => log.resetKeys(),
-  onError: async () => log.resetKeys(),
 });
 
 /**
  * Domain errors become the contract's error body; anything else a 500 with no detail. Only
  * the error's name and message are logged (never the event, its body or headers).
  */
-const domainErrors = (log: Log): MiddlewareObj<HttpEvent, HttpResult> => ({
+const domainErrors = <E>(log: Log): MiddlewareObj<E, HttpResult> => ({
   onError: async (request) => {
     const err = request.error;
     if (err instanceof DomainError) {
@@ -64,15 +66,23 @@ const domainErrors = (log: Log): MiddlewareObj<HttpEvent, HttpResult> => ({
 });
 
 /**
+ * What every HTTP handler shares: the Lambda context on every log line (keys added for the
+ * request removed when it ends), and errors mapped to the contract's body. onError runs in
+ * reverse order: errors are mapped (and logged with the request's keys) first.
+ */
+export function httpGlue<E extends RoutedEvent>(log: Logger) {
+  return middy<E, HttpResult>()
+    .use(injectLambdaContext(log, { resetKeys: true }))
+    .use(routeLogKeys<E>(log))
+    .use(domainErrors<E>(log));
+}
+
+/**
  * Thin glue for an HTTP route: the account from the token, one domain call, domain errors
  * mapped to the contract's error body.
  */
-export function httpRoute(log: Log, route: (accountId: string, event: HttpEvent, context: Context | undefined) => Promise<HttpResult>) {
-  return middy<HttpEvent, HttpResult>()
-    // onError runs in reverse order: errors are mapped (and logged with the request's keys) first.
-    .use(requestLogKeys(log))
-    .use(domainErrors(log))
-    .handler(async (event, context) => {
+export function httpRoute(log: Logger, route: (accountId: string, event: HttpEvent, context: Context | undefined) => Promise<HttpResult>) {
+  return httpGlue<HttpEvent>(log).handler(async (event, context) => {
       const accountId = accountIdOf(event);
       // A token the authorizer accepted but without a usable subject (none, or over 256
       // characters) is no valid token here: same answer.

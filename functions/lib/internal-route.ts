@@ -1,9 +1,9 @@
-import middy from '@middy/core';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { isServiceCaller } from '../../shared/busy/service-caller.js';
 import { DomainError, invalidRequest } from '../../shared/errors.js';
-import type { Log } from '../../shared/logger.js';
-import { errorResponse, json, type HttpResult } from './http.js';
+import { isValidAccountId } from '../../shared/account-id.js';
+import { httpGlue, type HttpResult } from './http.js';
 
 export type InternalEvent = APIGatewayProxyEventV2 & { requestContext: APIGatewayProxyEventV2['requestContext'] & { authorizer?: unknown } };
 
@@ -12,20 +12,11 @@ export type InternalEvent = APIGatewayProxyEventV2 & { requestContext: APIGatewa
  * local service token) gets through, 403 for anyone else (a user's token included); the
  * account comes from the path. Domain errors map like the dashboard's routes.
  */
-export function internalRoute(log: Log, route: (accountId: string, event: InternalEvent) => Promise<HttpResult>) {
-  return middy<InternalEvent, HttpResult>().handler(async (event) => {
-    log.appendKeys({ route: event.routeKey, requestId: event.requestContext?.requestId });
-    try {
-      if (!isServiceCaller(event.requestContext?.authorizer)) throw new DomainError('forbidden', 'This route is for the booking service only.');
-      const accountId = event.pathParameters?.accountId ?? '';
-      if (!accountId || accountId.length > 256) throw invalidRequest({ accountId: 'must be an account id of 1 to 256 characters' });
-      return await route(accountId, event);
-    } catch (err) {
-      if (err instanceof DomainError) return errorResponse(err);
-      log.error('unhandled error', { errorName: (err as Error)?.name, error: (err as Error)?.message });
-      return json(500, { error: { code: 'internal_error', message: 'Something went wrong on our side. Try again later.' } });
-    } finally {
-      log.resetKeys();
-    }
+export function internalRoute(log: Logger, route: (accountId: string, event: InternalEvent) => Promise<HttpResult>) {
+  return httpGlue<InternalEvent>(log).handler(async (event) => {
+    if (!isServiceCaller(event.requestContext?.authorizer)) throw new DomainError('forbidden', 'This route is for the booking service only.');
+    const accountId = event.pathParameters?.accountId ?? '';
+    if (!isValidAccountId(accountId)) throw invalidRequest({ accountId: 'must be an account id of 1 to 256 characters' });
+    return route(accountId, event);
   });
 }

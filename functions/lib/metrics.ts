@@ -1,3 +1,4 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MessageResult } from '../../shared/sync/sync-batch.js';
 
 /** CloudWatch namespace of the connector's own metrics (EMF), read by the stack's alarms. */
@@ -17,25 +18,26 @@ export type SyncMetric = (typeof SYNC_METRICS)[number];
 export const SWEEP_METRICS = ['SweepRequeued', 'SweepHeld', 'SweepOrphans'] as const;
 export type SweepMetric = (typeof SWEEP_METRICS)[number];
 
-/** Where metrics go: EMF lines on stdout in Lambda; tests and the bench keep them. */
+/** Where metrics go: Powertools Metrics (EMF on stdout) in Lambda; tests and the bench keep them. */
 export interface MetricsSink {
   publish(service: string, values: Record<string, number>): void;
 }
 
-export const stdoutMetrics: MetricsSink = {
-  publish(service, values) {
-    process.stdout.write(
-      JSON.stringify({
-        _aws: {
-          Timestamp: Date.now(),
-          CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['service']], Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })) }],
-        },
-        service,
-        ...values,
-      }) + '\n',
-    );
-  },
-};
+/**
+ * The cloud's sink: Powertools Metrics, one EMF line per publish (namespace
+ * AppleCalendarConnector, dimension `service`). It costs ~3 ms of cold start (bench --explain).
+ */
+export function powertoolsMetrics(): MetricsSink {
+  const byService = new Map<string, Metrics>();
+  return {
+    publish(service, values) {
+      let metrics = byService.get(service);
+      if (!metrics) byService.set(service, (metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service })));
+      for (const [name, value] of Object.entries(values)) metrics.addMetric(name, MetricUnit.Count, value);
+      metrics.publishStoredMetrics();
+    },
+  };
+}
 
 export function syncMetrics(results: MessageResult[], handedToSweeper: number): Record<SyncMetric, number> {
   const count = (pred: (r: MessageResult) => boolean) => results.filter(pred).length;

@@ -4,9 +4,10 @@ import { kmsCipher } from '../../shared/cipher/kms.js';
 import { loadOrCreateKey, localCipher } from '../../shared/cipher/local.js';
 import type { CredentialCipher } from '../../shared/cipher/port.js';
 import type { Config } from '../../shared/config.js';
-import { createLogger, type Log } from '../../shared/logger.js';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../../shared/logger.js';
 import { createTable, type Table } from '../../shared/store/table.js';
-import { stdoutMetrics, type MetricsSink } from './metrics.js';
+import { powertoolsMetrics, type MetricsSink } from './metrics.js';
 
 /**
  * What a function gets from the world it runs in: the validated config and the clients made
@@ -16,7 +17,8 @@ import { stdoutMetrics, type MetricsSink } from './metrics.js';
  */
 export interface Platform {
   config: Config;
-  log: Log;
+  /** Powertools Logger (JSON lines, secrets redacted); handlers use its Lambda-context middleware. */
+  log: Logger;
   table: Table;
   sqs: SQSClient;
   /** The credentials cipher, built on first use (details and disconnect never need one). */
@@ -36,7 +38,7 @@ export function platformFrom(config: Config, overrides: Partial<Platform> = {}):
     table: createTable(config.TABLE_NAME, { endpoint: config.DYNAMODB_ENDPOINT, region: config.AWS_REGION }),
     sqs: new SQSClient({ endpoint: config.SQS_ENDPOINT, region: config.AWS_REGION }),
     cipher: () => (cipher ??= cipherFromConfig(config)),
-    metrics: stdoutMetrics,
+    metrics: powertoolsMetrics(),
     now: () => new Date(),
     ...overrides,
   };

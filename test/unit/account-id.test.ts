@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { DYNAMODB_MAX_PARTITION_KEY_BYTES, DYNAMODB_MAX_SORT_KEY_BYTES, isValidAccountId, MAX_ACCOUNT_ID_LENGTH } from '../../shared/account-id.js';
 import { accountKey, ATTEMPTS_SK, BOOKING_SK_PREFIX, CONNECTION_SK } from '../../shared/store/table.js';
 import { httpRoute, type HttpEvent } from '../../functions/lib/http.js';
+import { createLogger } from '../../shared/logger.js';
+import { memoryOutput } from '../harness/log.js';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 /** The widest strings of a given UTF-16 length: 3-byte BMP characters, 4-byte astral ones, lone surrogates. */
@@ -26,7 +28,8 @@ describe('account ids', () => {
   });
 
   it('a validly signed sub over 256 characters gets the 401 body and never reaches the route', async () => {
-    const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn(), appendKeys: vi.fn(), resetKeys: vi.fn() };
+    const output = memoryOutput();
+const log = createLogger({ serviceName: 't', stream: output.stream });
     const route = vi.fn(async () => ({ statusCode: 200 }));
     const handler = httpRoute(log, route);
     const event = (sub: string) =>

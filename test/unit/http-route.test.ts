@@ -1,8 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/logger.js';
+import { memoryOutput } from '../harness/log.js';
 import { httpRoute, type HttpEvent } from '../../functions/lib/http.js';
 
-const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn(), appendKeys: vi.fn(), resetKeys: vi.fn() };
+const output = memoryOutput();
+const log = createLogger({ serviceName: 't', stream: output.stream });
 const event = (claims?: Record<string, unknown>) =>
   ({ routeKey: 'GET /integrations/apple-calendar', requestContext: { requestId: 'r', authorizer: claims ? { jwt: { claims, scopes: [] } } : undefined } }) as unknown as HttpEvent;
 
