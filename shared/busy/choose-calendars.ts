@@ -1,6 +1,7 @@
 import type { Details } from '../connection/details.js';
 import type { Connection } from '../store/connections.js';
 import { DomainError, invalidRequest } from '../errors.js';
+import { parseJsonObject } from '../json-body.js';
 import type { ConnectionStore } from '../store/connections.js';
 import { calendarsOf, sameCalendarUrl } from './calendars.js';
 
@@ -8,16 +9,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 /** `{"conflictCalendars": ["<calendar url>", ...]}` → the URLs; anything else is 400 with `fields`. */
 export function parseConflictCalendars(body: string | undefined, isBase64Encoded = false): string[] {
-  const text = body === undefined ? '' : isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw invalidRequest({ body: `must be at most ${MAX_BODY_BYTES} bytes` });
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw invalidRequest({ body: 'must be a JSON object' });
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalidRequest({ body: 'must be a JSON object' });
-  const list = (data as Record<string, unknown>).conflictCalendars;
+  const list = parseJsonObject(body, isBase64Encoded, MAX_BODY_BYTES).conflictCalendars;
   if (list === undefined) throw invalidRequest({ conflictCalendars: 'is required' });
   if (!Array.isArray(list) || !list.every((u) => typeof u === 'string' && u.length > 0 && u.length <= 2048)) {
     throw invalidRequest({ conflictCalendars: 'must be a list of calendar URLs' });

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { invalidRequest } from '../errors.js';
+import { parseJsonObject } from '../json-body.js';
 import { normaliseAppSpecificPassword } from './app-specific-password.js';
 import type { ConnectInput } from './connect.js';
 
@@ -29,15 +30,7 @@ const schema = z.object({
  * never echo the submitted values (the password must not come back in a response).
  */
 export function parseConnectRequest(body: string | undefined, isBase64Encoded = false): ConnectInput {
-  const text = body === undefined ? '' : isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw invalidRequest({ body: `must be at most ${MAX_BODY_BYTES} bytes` });
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw invalidRequest({ body: 'must be a JSON object' });
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalidRequest({ body: 'must be a JSON object' });
+  const data = parseJsonObject(body, isBase64Encoded, MAX_BODY_BYTES);
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const fields: Record<string, string> = {};

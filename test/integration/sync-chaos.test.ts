@@ -18,6 +18,7 @@ import { bookingObjectId } from '../../shared/booking/ics.js';
 import { localCredentials } from '../../local/dynamo.js';
 import { bookingEvent } from '../harness/bookings.js';
 import { parseIcs } from '../harness/ics.js';
+import { prng } from '../harness/random.js';
 import { freePort } from '../servers/ports.js';
 import { startProxy, type Proxy } from '../servers/proxy.js';
 import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
@@ -29,16 +30,6 @@ const PASSWORD = 'abcd-efgh-ijkl-mnop';
 const email = (i: number) => `chaos${i}@example.com`;
 const account = (i: number) => `acct-chaos-${i}`;
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(SEED);
 const faultRand = prng(SEED ^ 0x5eed);
 

@@ -9,6 +9,7 @@ import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
 import { bookingEvent, sqsEvent } from '../harness/bookings.js';
 import { readCalendar } from '../harness/calendar.js';
 import { parseIcs } from '../harness/ics.js';
+import { prng } from '../harness/random.js';
 
 /**
  * A seeded randomized test: hundreds of bookings over three accounts, random
@@ -21,17 +22,6 @@ const SEED = Number(process.env.SYNC_SEED ?? 20261125);
 const BOOKINGS_PER_ACCOUNT = 80;
 const ACCOUNTS = ['acct-r1', 'acct-r2', 'acct-r3'];
 const password = (i: number) => `pass-word-abcd-efg${'hij'[i]}`.replace(/[^a-z]/g, '').slice(0, 16).match(/.{4}/g)!.join('-');
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let radicale: RadicaleServer;
 let proxy: Proxy;
