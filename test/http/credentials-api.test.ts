@@ -58,6 +58,17 @@ function expectError(res: { status: number; body: any; headers: Headers }, statu
   if (code !== 'invalid_request') expect(res.body.error.fields).toBeUndefined();
 }
 
+/** The details of a fresh connection of ANN's Apple ID (Radicale's Home calendar). */
+const annActive = () => ({
+  status: 'active',
+  appleId: ANN,
+  calendar: { name: 'Home', url: homeUrl(ANN) },
+  connectedAt: expect.stringMatching(ISO),
+  pendingChanges: 0,
+  failedChanges: 0,
+  calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
+});
+
 describe('POST /integrations/apple-calendar (connect)', () => {
   it('201 connected: the details object, status active, the default calendar (not the reminders list)', async () => {
     const me = account('new');
@@ -66,15 +77,7 @@ describe('POST /integrations/apple-calendar (connect)', () => {
     const res = await connectAs(me, ANN, ' ABCD EFGH IJKL MNOP ');
     expect(res.status).toBe(201);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(res.body).toEqual({
-      status: 'active',
-      appleId: ANN,
-      calendar: { name: 'Home', url: homeUrl(ANN) },
-      connectedAt: expect.stringMatching(ISO),
-      pendingChanges: 0,
-      failedChanges: 0,
-      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
-    });
+    expect(res.body).toEqual(annActive());
     expect(Date.parse(res.body.connectedAt)).toBeGreaterThanOrEqual(before - 1000);
 
     // Stored, encrypted, normalised.
@@ -244,15 +247,7 @@ describe('GET /integrations/apple-calendar (details)', () => {
     await connectAs(me, ANN, PASSWORD);
     const res = await api.call('GET', { as: me });
     expect(res.status).toBe(200);
-    expect(res.body).toStrictEqual({
-      status: 'active',
-      appleId: ANN,
-      calendar: { name: 'Home', url: homeUrl(ANN) },
-      connectedAt: expect.stringMatching(ISO),
-      pendingChanges: 0,
-      failedChanges: 0,
-      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
-    });
+    expect(res.body).toStrictEqual(annActive());
   });
 
   it('active with the latest sync outcome', async () => {
