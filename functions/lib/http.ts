@@ -3,6 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { isValidAccountId } from '../../shared/account-id.js';
+import { isServiceCaller } from '../../shared/busy/service-caller.js';
 import { DomainError, type ErrorCode } from '../../shared/errors.js';
 import type { Log } from '../../shared/logger.js';
 
@@ -85,8 +86,9 @@ export function httpRoute(log: Logger, route: (accountId: string, event: HttpEve
   return httpGlue<HttpEvent>(log).handler(async (event, context) => {
       const accountId = accountIdOf(event);
       // A token the authorizer accepted but without a usable subject (none, or over 256
-      // characters) is no valid token here: same answer.
-      if (!accountId) return json(401, { message: 'Unauthorized' });
+      // characters) is no valid token here: same answer. Nor is the booking service's own
+      // token (local stack): it names no account.
+      if (!accountId || isServiceCaller(event.requestContext?.authorizer)) return json(401, { message: 'Unauthorized' });
       return route(accountId, event, context);
     });
 }

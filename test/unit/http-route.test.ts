@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { SERVICE_CLAIM, SERVICE_CLAIM_VALUE } from '../../shared/busy/service-caller.js';
 import { DomainError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import { memoryOutput } from '../harness/log.js';
@@ -13,7 +14,7 @@ describe('httpRoute', () => {
   it('a token without a subject gets API Gateway’s 401 body and never reaches the route', async () => {
     const route = vi.fn();
     const handler = httpRoute(log, route);
-    for (const e of [event(), event({}), event({ sub: '' })]) {
+    for (const e of [event(), event({}), event({ sub: '' }), event({ sub: 'svc:booking-service', [SERVICE_CLAIM]: SERVICE_CLAIM_VALUE })]) {
       const res = await handler(e, {} as never);
       expect(res).toMatchObject({ statusCode: 401, body: JSON.stringify({ message: 'Unauthorized' }) });
     }
