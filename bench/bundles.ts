@@ -45,9 +45,10 @@ function lambdaEnv(name: FunctionName, withSourceMaps: boolean): NodeJS.ProcessE
     LOG_LEVEL: 'INFO',
     TABLE_NAME: 'bench-table',
     CIPHER: 'kms',
-    ...(name === 'connect' || name === 'sync'
+    ...(['connect', 'sync', 'busy', 'busy-internal'].includes(name)
       ? { KMS_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000', CALDAV_SERVER_URL: 'https://caldav.icloud.com' }
       : {}),
+    ...(name === 'connect' ? { APPLE_ID_MAC_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/11111111-1111-1111-1111-111111111111' } : {}),
     ...(name === 'connect' || name === 'sync' || name === 'sweep' ? { QUEUE_URL: queueUrl, SWEEP_INTERVAL_SECONDS: '300' } : {}),
     ...(name === 'sync'
       ? {
