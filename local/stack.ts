@@ -95,7 +95,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     sqs: queue.client,
     log: createLogger({ serviceName: config.POWERTOOLS_SERVICE_NAME, level: opts.logLevel, stream: opts.logStream }),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    // Metrics are CloudWatch's business: locally they go nowhere unless a sink is given.
+    metrics: opts.metrics ?? { publish: () => undefined },
   });
   const handlers = {
     connect: createConnectHandler(platform),
