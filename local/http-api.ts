@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Log } from '../shared/logger.js';
+import { consoleLog } from './console-log.js';
 import type { LocalJwt } from './jwt.js';
 
 type HttpHandler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -18,10 +19,6 @@ export interface HttpApiOptions {
   log?: Pick<Log, 'error'>;
 }
 
-/** For local plumbing without a logger of its own: one JSON line on stderr. */
-export const consoleLog: Pick<Log, 'error'> = {
-  error: (message: string, attributes?: object) => console.error(JSON.stringify({ level: 'ERROR', message, ...attributes })),
-} as Pick<Log, 'error'>;
 
 /** API Gateway's payload limit. */
 const MAX_PAYLOAD = 10 * 1024 * 1024;

@@ -11,7 +11,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { startFauxqs } from 'fauxqs';
 import { localCredentials } from './dynamo.js';
 import type { Log } from '../shared/logger.js';
-import { consoleLog, lambdaContext } from './http-api.js';
+import { consoleLog } from './console-log.js';
+import { lambdaContext } from './http-api.js';
 
 export const QUEUE_NAME = 'booking-events.fifo';
 export const DLQ_NAME = 'booking-events-dlq.fifo';
