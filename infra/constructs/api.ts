@@ -139,7 +139,8 @@ export class Api extends Construct {
       retainLogs: props.retainLogs,
       environment: common,
     });
-    data.grantTable(this.chooseCalendars.role, ['GetItem', 'UpdateItem']);
+    // The calendar list (GetItem, UpdateItem) and, for the details it answers with, the counts of booking changes not yet written (Query).
+    data.grantTable(this.chooseCalendars.role, ['GetItem', 'UpdateItem', 'Query']);
 
     const authorizer = new HttpJwtAuthorizer('DashboardJwt', props.jwtIssuer, {
       authorizerName: 'dashboard-jwt',

@@ -183,7 +183,7 @@ describe('IAM: least privilege', () => {
       disconnect: ['BatchWriteItem', 'DeleteItem', 'Query'],
       busy: ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
       'busy-internal': ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
-      'choose-calendars': ['GetItem', 'UpdateItem'],
+      'choose-calendars': ['GetItem', 'Query', 'UpdateItem'],
       sync: ['GetItem', 'UpdateItem'],
       sweeper: ['DeleteItem', 'GetItem', 'UpdateItem'],
     };
