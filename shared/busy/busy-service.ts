@@ -1,5 +1,6 @@
 import type { AllowedHosts } from '../caldav/trusted-hosts.js';
 import { BusyReads, changeToken, type DavObject } from '../caldav/busy-reads.js';
+import { discoverCalendar, NoCalendarError } from '../caldav/discovery.js';
 import { CaldavError } from '../caldav/transport.js';
 import { mapLimit } from '../concurrency.js';
 import { DomainError } from '../errors.js';
@@ -16,7 +17,8 @@ export interface BusyDeps {
   cache: BusyCacheStore;
   /** Decrypted passwords (one KMS Decrypt per account per few minutes in a warm container). */
   passwords: { get(accountId: string, ciphertext: string): Promise<string>; forget(accountId: string): void };
-  caldav: { timeoutMs: number; allowedHosts: AllowedHosts; fetch?: typeof fetch };
+  /** The CalDAV server (for a re-discovery when the account moved), timeouts, trusted hosts. */
+  caldav: { serverUrl: string; timeoutMs: number; allowedHosts: AllowedHosts; fetch?: typeof fetch };
   log: Log;
   now?: () => number;
   /** A confirmation younger than this answers without asking the server. Default 15 s. */
@@ -92,15 +94,28 @@ export async function readBusy(deps: BusyDeps, accountId: string, win: BusyWindo
   if (hit) return hit;
 
   let dav: BusyReads | undefined;
+  let requests = 0;
   try {
     const password = await deps.passwords.get(accountId, conn.ciphertext);
-    dav = new BusyReads({ credentials: { username: conn.appleId.trim(), password }, ...deps.caldav });
-    const snaps = await refresh(deps, conn, cache, dav, need, now, report);
-    report.requests = dav.requests;
+    const read = (c: Connection) => {
+      requests += dav?.requests ?? 0;
+      dav = new BusyReads({ credentials: { username: c.appleId.trim(), password }, ...deps.caldav });
+      return refresh(deps, c, cache, dav, need, now, report);
+    };
+    let snaps;
+    try {
+      snaps = await read(conn);
+    } catch (err) {
+      // The home or a calendar is no longer where it was (iCloud moved the account to another
+      // partition host, or a stored URL is no longer trusted): find it again, once.
+      if (!(err instanceof CaldavError) || !['forbidden', 'not_found', 'moved', 'untrusted'].includes(err.failure)) throw err;
+      snaps = await read(await relocate(deps, conn, password));
+    }
+    report.requests = requests + dav!.requests;
     deps.log.info('busy read', { accountId, ...report });
     return answer(snaps.snapshots, snaps.checkedAt);
   } catch (err) {
-    report.requests = dav?.requests ?? 0;
+    report.requests = requests + (dav?.requests ?? 0);
     if (!(err instanceof CaldavError)) throw err;
     if (err.failure === 'unauthorized') {
       // Exactly as sync does on a 401: the connection turns `error` (if it still holds this password).
@@ -117,6 +132,26 @@ export async function readBusy(deps: BusyDeps, accountId: string, win: BusyWindo
     }
     throw unavailable();
   }
+}
+
+/**
+ * One re-discovery after the account's calendars moved: the connection gets the new home,
+ * default calendar and calendar list (the person's conflict choices kept, by path), as a sync
+ * write that meets a moved calendar does. A rejected login is a CaldavError('unauthorized').
+ */
+async function relocate(deps: BusyDeps, conn: Connection, password: string): Promise<Connection> {
+  let found;
+  try {
+    found = await discoverCalendar({ ...deps.caldav, credentials: { username: conn.appleId.trim(), password } });
+  } catch (err) {
+    if (err instanceof CaldavError && err.failure === 'forbidden') throw new CaldavError('unauthorized', err.message, err.status);
+    if (err instanceof NoCalendarError) throw new CaldavError('not_found', err.message);
+    throw err;
+  }
+  const calendars = mergeListing(found.calendars, conn.calendars);
+  await deps.connections.updateCalendar(conn.accountId, conn.ciphertext, found, calendars);
+  deps.log.info('busy read: calendars re-discovered', { accountId: conn.accountId, from: conn.homeUrl, to: found.homeUrl });
+  return { ...conn, calendarUrl: found.calendar.url, calendarName: found.calendar.name, principalUrl: found.principalUrl, homeUrl: found.homeUrl, calendars };
 }
 
 const covers = (s: CalendarSnapshot, need: { from: number; to: number }) => s.coverageFrom <= need.from && s.coverageTo >= need.to;

@@ -29,14 +29,24 @@ export function calendarEntries(conn: Connection): CalendarEntry[] {
   return [...list.filter((c) => c.default), ...list.filter((c) => !c.default)];
 }
 
+/** The same calendar after iCloud moved the account to another partition host: the path stays. */
+const samePath = (a: string, b: string) => {
+  try {
+    return new URL(a).pathname.replace(/\/?$/, '/') === new URL(b).pathname.replace(/\/?$/, '/');
+  } catch {
+    return false;
+  }
+};
+
 /**
  * A fresh listing of the home merged with what was stored: names and tokens from the
- * listing, the choice of the person kept; a calendar not seen before starts checked
- * (default: all), one gone from the home is dropped.
+ * listing, the choice of the person kept (also when the account moved to another partition
+ * host: same path); a calendar not seen before starts checked (default: all), one gone from
+ * the home is dropped.
  */
 export function mergeListing(listed: Array<{ url: string; name: string; syncToken?: string; ctag?: string }>, previous: StoredCalendar[] | undefined): StoredCalendar[] {
   return listed.map((l) => {
-    const before = previous?.find((p) => sameCalendarUrl(p.url, l.url));
+    const before = previous?.find((p) => sameCalendarUrl(p.url, l.url)) ?? previous?.find((p) => samePath(p.url, l.url));
     return { url: l.url, name: l.name, checkedForConflicts: before?.checkedForConflicts ?? true, ...(l.syncToken ? { syncToken: l.syncToken } : {}), ...(l.ctag ? { ctag: l.ctag } : {}) };
   });
 }

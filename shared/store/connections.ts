@@ -138,15 +138,24 @@ export class ConnectionStore {
     accountId: string,
     ciphertext: string,
     found: { principalUrl: string; homeUrl: string; calendar: { url: string; name: string } },
+    /** The account's calendars as listed now, the person's choices already merged in. */
+    calendars?: StoredCalendar[],
   ): Promise<void> {
+    const values: Record<string, unknown> = { ':u': found.calendar.url, ':n': found.calendar.name, ':p': found.principalUrl, ':h': found.homeUrl, ':ct': ciphertext };
+    let update = 'SET calendarUrl = :u, calendarName = :n, principalUrl = :p, homeUrl = :h';
+    if (calendars) {
+      // A new list: bump its version, so a PATCH that read the old one tries again.
+      update += ', calendars = :c, calendarsVersion = if_not_exists(calendarsVersion, :zero) + :one';
+      Object.assign(values, { ':c': calendars, ':zero': 0, ':one': 1 });
+    }
     try {
       await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(accountId),
-          UpdateExpression: 'SET calendarUrl = :u, calendarName = :n, principalUrl = :p, homeUrl = :h',
+          UpdateExpression: update,
           ConditionExpression: 'attribute_exists(pk) AND ciphertext = :ct',
-          ExpressionAttributeValues: { ':u': found.calendar.url, ':n': found.calendar.name, ':p': found.principalUrl, ':h': found.homeUrl, ':ct': ciphertext },
+          ExpressionAttributeValues: values,
         }),
       );
     } catch (err) {

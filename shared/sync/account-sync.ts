@@ -1,5 +1,6 @@
 import { SYNC_DEFAULTS } from '../config.js';
 import type { AllowedHosts } from '../caldav/trusted-hosts.js';
+import { mergeListing } from '../busy/calendars.js';
 import { discoverCalendar, NoCalendarError } from '../caldav/discovery.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import { mapLimit } from '../concurrency.js';
@@ -146,6 +147,6 @@ async function rediscover(deps: AccountSyncDeps, connection: Connection, credent
     throw err;
   }
   deps.log.info('calendar re-discovered', { accountId: connection.accountId, from: connection.calendarUrl, to: found.calendar.url });
-  await deps.connections.updateCalendar(connection.accountId, connection.ciphertext, found);
+  await deps.connections.updateCalendar(connection.accountId, connection.ciphertext, found, mergeListing(found.calendars, connection.calendars));
   return { calendarUrl: found.calendar.url, homeUrl: found.homeUrl };
 }
