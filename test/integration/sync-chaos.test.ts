@@ -237,3 +237,29 @@ it('converges to the model through faults, a CalDAV server restart and a connect
   const overlapping = [...proxy.peakInFlight].filter(([path, n]) => path.endsWith('.ics') && n > 1);
   expect(overlapping).toEqual([]);
 });
+
+it('a change received but not yet written when the connector is SIGKILLed is written after the restart, without being sent again', async () => {
+  // (Runs after the chaos run: faults off, the connector up.)
+  proxy.setFault(undefined);
+  const i = 0;
+  const { filename, uid } = bookingObjectId(account(i), 'bk_in_flight');
+  let arrived!: () => void;
+  const atTheDoor = new Promise<void>((r) => (arrived = r));
+  // The PUT reaches the server's door and never gets through: the connector dies meanwhile.
+  proxy.setFault(async (req) => (req.method === 'PUT' && req.path.endsWith(filename) ? (arrived(), { delayMs: 60_000, status: 503 }) : undefined));
+  await send([bookingEvent('confirmed', account(i), 'bk_in_flight', 0, { title: 'in flight', start: '2027-02-01T09:00:00Z', end: '2027-02-01T09:30:00Z' })]);
+  await atTheDoor; // received, recorded, being written
+  await killConnector();
+  proxy.setFault(undefined);
+  await startConnector(); // its queue is empty: the message died with the old process
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const copies = (await calendarState(i)).get(uid) ?? [];
+    if (copies.length) {
+      expect(copies).toEqual([['in flight', '0']]);
+      break;
+    }
+    if (Date.now() > deadline) throw new Error('the in-flight change was not written after the restart');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+});
