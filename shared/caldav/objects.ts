@@ -128,7 +128,7 @@ export class CalendarObjects {
   /** A fetch for tsdav's multistatus helpers that turns an error status into a CaldavError. */
   private checkedFetch(what: string): typeof fetch {
     return async (input, init) => {
-      const res = await this.fetch(input, { ...init, redirect: 'manual' });
+      const res = await this.fetch(input, init); // davFetch never follows a redirect
       if (classifyStatus(res.status) !== undefined || res.type === 'opaqueredirect') {
         await res.arrayBuffer().catch(() => undefined);
         throw errorForResponse(res, what);
