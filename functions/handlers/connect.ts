@@ -7,7 +7,7 @@ import { detailsOf } from '../../shared/connection/details.js';
 import { deadlineFrom } from '../../shared/connection/deadline.js';
 import { AttemptStore, CONNECT_LIMIT } from '../../shared/store/attempts.js';
 import { BookingStore } from '../../shared/store/bookings.js';
-import { ConnectionStore } from '../../shared/store/connections.js';
+import { ConnectionStore, type Connection } from '../../shared/store/connections.js';
 import { appleIdKey } from '../../shared/store/table.js';
 import { requeueUnsettled } from '../../shared/sync/requeue.js';
 import { httpRoute, json } from '../lib/http.js';
@@ -27,7 +27,7 @@ export function createConnectHandler(p: Platform) {
     log,
     now: p.now,
     // Held changes go back on the queue, to the account's one sync writer.
-    afterConnect: (connection) => (queue ? requeueUnsettled({ bookings, queue, log }, connection) : Promise.resolve(0)),
+    ...(queue ? { afterConnect: (connection: Connection) => requeueUnsettled({ bookings, queue, log }, connection) } : {}),
     details: (connection) => detailsOf({ bookings }, connection),
   };
   return httpRoute(log, async (accountId, event, context) => {

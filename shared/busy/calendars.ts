@@ -1,3 +1,4 @@
+import { sameCollectionUrl } from '../caldav/urls.js';
 import type { Connection, StoredCalendar } from '../store/connections.js';
 
 /** One entry of the details' `calendars` (contract §1). */
@@ -8,13 +9,6 @@ export interface CalendarEntry {
   checkedForConflicts: boolean;
 }
 
-export const sameCalendarUrl = (a: string, b: string) => {
-  try {
-    return new URL(a).href.replace(/\/?$/, '/') === new URL(b).href.replace(/\/?$/, '/');
-  } catch {
-    return false;
-  }
-};
 
 /** The stored list; a connection made before busy times knows only its default calendar. */
 export function calendarsOf(conn: Connection): StoredCalendar[] {
@@ -25,7 +19,7 @@ export function calendarsOf(conn: Connection): StoredCalendar[] {
 export const checkedCalendars = (conn: Connection) => calendarsOf(conn).filter((c) => c.checkedForConflicts);
 
 export function calendarEntries(conn: Connection): CalendarEntry[] {
-  const list = calendarsOf(conn).map((c) => ({ name: c.name, url: c.url, default: sameCalendarUrl(c.url, conn.calendarUrl), checkedForConflicts: c.checkedForConflicts }));
+  const list = calendarsOf(conn).map((c) => ({ name: c.name, url: c.url, default: sameCollectionUrl(c.url, conn.calendarUrl), checkedForConflicts: c.checkedForConflicts }));
   return [...list.filter((c) => c.default), ...list.filter((c) => !c.default)];
 }
 
@@ -46,7 +40,7 @@ const samePath = (a: string, b: string) => {
  */
 export function mergeListing(listed: Array<{ url: string; name: string; syncToken?: string; ctag?: string }>, previous: StoredCalendar[] | undefined): StoredCalendar[] {
   return listed.map((l) => {
-    const before = previous?.find((p) => sameCalendarUrl(p.url, l.url)) ?? previous?.find((p) => samePath(p.url, l.url));
+    const before = previous?.find((p) => sameCollectionUrl(p.url, l.url)) ?? previous?.find((p) => samePath(p.url, l.url));
     return { url: l.url, name: l.name, checkedForConflicts: before?.checkedForConflicts ?? true, ...(l.syncToken ? { syncToken: l.syncToken } : {}), ...(l.ctag ? { ctag: l.ctag } : {}) };
   });
 }
@@ -54,5 +48,5 @@ export function mergeListing(listed: Array<{ url: string; name: string; syncToke
 /** Whether a listing changed what the dashboard shows (calendars added, removed or renamed). */
 export function listChanged(a: StoredCalendar[] | undefined, b: StoredCalendar[]): boolean {
   if (!a || a.length !== b.length) return true;
-  return a.some((x) => !b.some((y) => sameCalendarUrl(x.url, y.url) && x.name === y.name));
+  return a.some((x) => !b.some((y) => sameCollectionUrl(x.url, y.url) && x.name === y.name));
 }

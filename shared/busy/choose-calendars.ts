@@ -3,7 +3,8 @@ import type { Connection } from '../store/connections.js';
 import { DomainError, invalidRequest } from '../errors.js';
 import { parseJsonObject } from '../json-body.js';
 import type { ConnectionStore } from '../store/connections.js';
-import { calendarsOf, sameCalendarUrl } from './calendars.js';
+import { sameCollectionUrl } from '../caldav/urls.js';
+import { calendarsOf } from './calendars.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -31,9 +32,9 @@ export async function chooseConflictCalendars(
     const conn = await deps.connections.get(accountId);
     if (!conn) throw new DomainError('not_connected', 'No Apple Calendar is connected to this account.');
     const list = calendarsOf(conn);
-    const unknown = urls.find((u) => !list.some((c) => sameCalendarUrl(c.url, u)));
+    const unknown = urls.find((u) => !list.some((c) => sameCollectionUrl(c.url, u)));
     if (unknown !== undefined) throw invalidRequest({ conflictCalendars: 'every entry must be the url of one of the connection\'s calendars' });
-    const next = list.map((c) => ({ ...c, checkedForConflicts: urls.some((u) => sameCalendarUrl(u, c.url)) }));
+    const next = list.map((c) => ({ ...c, checkedForConflicts: urls.some((u) => sameCollectionUrl(u, c.url)) }));
     if (await deps.connections.updateCalendars(accountId, next, conn.calendarsVersion)) return deps.details({ ...conn, calendars: next });
   }
   throw new Error('the calendar list kept changing while it was being updated');

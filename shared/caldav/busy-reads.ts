@@ -1,5 +1,6 @@
 import { davRequest, type DAVResponse } from 'tsdav';
 import { canHoldBookings, toCollection } from './discovery.js';
+import { sameCollectionUrl } from './urls.js';
 import { basicAuth, CaldavError, classifyStatus, davFetch, type DavCredentials } from './transport.js';
 import type { AllowedHosts } from './trusted-hosts.js';
 
@@ -72,7 +73,7 @@ export class BusyReads {
       if (!r.ok || !r.href) continue;
       const url = new URL(r.href, homeUrl).href;
       const collection = toCollection(r, url);
-      if (sameUrl(url, homeUrl) || !canHoldBookings(collection)) continue;
+      if (sameCollectionUrl(url, homeUrl) || !canHoldBookings(collection)) continue;
       const p = (r.props ?? {}) as Record<string, unknown>;
       out.push({ url, name: collection.name, order: collection.order, syncToken: text(p.syncToken), ctag: text(p.getctag) });
     }
@@ -162,4 +163,3 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v.tri
 const xml = (inner: string) => `<?xml version="1.0" encoding="utf-8"?>${inner}`;
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const caldavTime = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-const sameUrl = (a: string, b: string) => new URL(a).href.replace(/\/?$/, '/') === new URL(b).href.replace(/\/?$/, '/');

@@ -1,4 +1,5 @@
 import { propfind, type DAVResponse } from 'tsdav';
+import { sameCollectionUrl } from './urls.js';
 import { basicAuth, CaldavError, classifyStatus, davFetch, type DavCredentials } from './transport.js';
 import { untrustedReason, type AllowedHosts } from './trusted-hosts.js';
 
@@ -94,7 +95,7 @@ export async function discoverCalendar(opts: DiscoverOptions): Promise<Discovery
 
   let defaultUrl = collections.find((c) => c.defaultCalendarUrl)?.defaultCalendarUrl;
   if (defaultUrl) checkTrusted(defaultUrl, opts.allowedHosts, 'default calendar');
-  if (!defaultUrl && inboxUrl && !collections.some((c) => sameUrl(c.url, inboxUrl))) {
+  if (!defaultUrl && inboxUrl && !collections.some((c) => sameCollectionUrl(c.url, inboxUrl))) {
     defaultUrl = await dav.hrefProp(inboxUrl, 'scheduleDefaultCalendarURL', { 'c:schedule-default-calendar-URL': {} }, true);
   }
 
@@ -126,7 +127,7 @@ export class NoCalendarError extends Error {
  */
 export function chooseDefaultCalendar(collections: ListedCollection[], defaultUrl?: string): CalendarInfo | undefined {
   const usable = collections.filter(canHoldBookings);
-  const byDefault = defaultUrl ? usable.find((c) => sameUrl(c.url, defaultUrl)) : undefined;
+  const byDefault = defaultUrl ? usable.find((c) => sameCollectionUrl(c.url, defaultUrl)) : undefined;
   const chosen =
     byDefault ??
     [...usable].sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER) || a.url.localeCompare(b.url))[0];
@@ -236,5 +237,4 @@ function firstHref(value: any): string | undefined {
 
 const tokenText = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : undefined);
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const sameUrl = (a: string, b: string) => new URL(a).href.replace(/\/?$/, '/') === new URL(b).href.replace(/\/?$/, '/');
 const lastSegment = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? url);

@@ -1,5 +1,6 @@
 import { calendarQuery, createObject, deleteObject, propfind, updateObject } from 'tsdav';
 import { canHoldBookings, toCollection } from './discovery.js';
+import { sameCollectionUrl } from './urls.js';
 import type { AllowedHosts } from './trusted-hosts.js';
 import { basicAuth, CaldavError, classifyStatus, davFetch, errorForResponse, type DavCredentials } from './transport.js';
 
@@ -119,7 +120,7 @@ export class CalendarObjects {
         }),
       );
       // Some servers (iCloud) list the collection itself too: only objects count.
-      const hit = found.find((r) => r.href && !sameUrl(new URL(r.href, calendar.url).href, calendar.url));
+      const hit = found.find((r) => r.href && !sameCollectionUrl(new URL(r.href, calendar.url).href, calendar.url));
       if (hit) return { url: new URL(hit.href!, calendar.url).href, etag: typeof hit.props?.getetag === 'string' ? hit.props.getetag : undefined };
     }
     return undefined;
@@ -166,4 +167,3 @@ export class CalendarObjects {
 }
 
 const etagOf = (res: Response) => res.headers.get('etag') ?? undefined;
-const sameUrl = (a: string, b: string) => a.replace(/\/?$/, '/') === b.replace(/\/?$/, '/');

@@ -22,7 +22,7 @@ export interface ConnectionDeps {
    * Runs after a successful connect, e.g. to put the booking changes held while the previous
    * password was rejected back on the queue. Its failure never fails connect.
    */
-  afterConnect?: (connection: Connection) => Promise<unknown>;
+  afterConnect?: (connection: Connection) => Promise<{ pendingChanges: number }>;
   /** The details as the dashboard sees them (with the counts of changes not yet written). */
   details: (connection: Connection) => Promise<Details>;
 }
@@ -99,15 +99,16 @@ export async function connect(deps: ConnectionDeps, accountId: string, input: Co
   await attempt.clear().catch((err: unknown) => deps.log.warn('could not clear connect attempts', { accountId, error: (err as Error).message }));
   if (deps.afterConnect) {
     const work = deps.afterConnect(saved.connection).then(
-      () => true,
+      (requeued) => ({ requeued }),
       (err: unknown) => {
         deps.log.error('requeueing held booking changes failed; the sweeper will', { accountId, error: (err as Error).message });
-        return true;
+        return { requeued: undefined };
       },
     );
-    if (!(await within(deadline.left(AFTER_CONNECT_RESERVE_MS), work))) {
-      deps.log.warn('requeueing held booking changes ran out of time; the sweeper will', { accountId });
-    }
+    const done = await within(deadline.left(AFTER_CONNECT_RESERVE_MS), work);
+    if (!done) deps.log.warn('requeueing held booking changes ran out of time; the sweeper will', { accountId });
+    // What was requeued is what is pending (none refused any more): no need to count again.
+    if (done?.requeued) return { created: saved.created, details: connectedDetails(saved.connection, done.requeued.pendingChanges, 0) };
   }
   const details = await within(deadline.left(0), deps.details(saved.connection).catch(() => undefined));
   return { created: saved.created, details: details || connectedDetails(saved.connection) };

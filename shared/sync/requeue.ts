@@ -29,17 +29,19 @@ export interface RequeueDeps {
  * seconds. Connect itself writes nothing to the calendar. If sending fails the changes stay
  * due, and the sweeper re-drives them.
  */
-export async function requeueUnsettled(deps: RequeueDeps, connection: Connection): Promise<number> {
+export async function requeueUnsettled(deps: RequeueDeps, connection: Connection): Promise<{ pendingChanges: number }> {
   const records = (await deps.bookings.unsettled(connection.accountId)).filter((r) => r.generation === connection.generation);
-  if (!records.length) return 0;
+  // Reopened, every one of them is pending now (sent or not): the details' count, without another read.
+  const result = { pendingChanges: records.length };
+  if (!records.length) return result;
   await mapLimit(records, 8, (r) => deps.bookings.reopen(r));
   const events = records.map(latestEvent).filter((e): e is BookingEvent => e !== undefined);
   try {
     await deps.queue.send(events, 'reconnect');
   } catch (err) {
     deps.log.error('could not requeue booking changes after reconnect; the sweeper will', { accountId: connection.accountId, bookings: events.length, error: (err as Error).message });
-    return 0;
+    return result;
   }
   deps.log.info('booking changes requeued after reconnect', { accountId: connection.accountId, bookings: events.length });
-  return events.length;
+  return result;
 }
