@@ -35,8 +35,22 @@ export interface BookingRecord {
   /** The sequence the calendar server refused for good, and why. */
   failedSeq?: number;
   failure?: string;
+  /** When the applied state was written (epoch ms): a listing may not show it yet (iCloud's read lag). */
+  appliedAt?: number;
+  /** The host's own change to the event written at `hostChange.seq`, as reported to the booking service (§2b). */
+  hostChange?: RecordedHostChange;
   updatedAt: string;
   expiresAt: number;
+}
+
+export interface RecordedHostChange {
+  kind: 'deleted' | 'rescheduled';
+  /** The sequence the connector had written when the host changed it. */
+  seq: number;
+  /** For a reschedule: the event's times now (UTC). */
+  start?: string;
+  end?: string;
+  reportedAt: string;
 }
 
 export interface Applied {
@@ -53,8 +67,14 @@ export const PENDING_SHARDS = 4;
 const key = (accountId: string, bookingId: string) => ({ pk: accountKey(accountId), sk: `${BOOKING_SK_PREFIX}${bookingId}` });
 export const pendingShard = (accountId: string) => `PENDING#${createHash('sha256').update(accountId).digest()[0]! % PENDING_SHARDS}`;
 
-/** Not yet in the calendar: neither written nor refused for good. */
-export const isPending = (r: BookingRecord) => (r.appliedSeq === undefined || r.appliedSeq < r.seq) && r.failedSeq !== r.seq;
+/**
+ * Not yet in the calendar: neither written nor refused for good — nor changed by the host at
+ * this sequence (the connector does not fight the host until a higher sequence arrives).
+ */
+export const isPending = (r: BookingRecord) =>
+  (r.appliedSeq === undefined || r.appliedSeq < r.seq) && r.failedSeq !== r.seq && !(r.hostChange && r.hostChange.seq >= r.seq);
+/** The host's change that applies to what the calendar holds now (one at an older sequence was overwritten since). */
+export const currentHostChange = (r: BookingRecord) => (r.hostChange && r.hostChange.seq === r.appliedSeq && r.appliedSeq === r.seq ? r.hostChange : undefined);
 /** Refused for good at its current sequence. */
 export const isFailed = (r: BookingRecord) => r.failedSeq === r.seq && (r.appliedSeq === undefined || r.appliedSeq < r.seq);
 
@@ -119,14 +139,35 @@ export class BookingStore {
 
   /** Records what the calendar now holds, if the desired state is still the one applied. */
   async markApplied(accountId: string, bookingId: string, seq: number, applied: Applied): Promise<boolean> {
-    const values: Record<string, unknown> = { ':seq': seq, ':state': applied.state, ':url': applied.url };
-    let update = 'SET appliedSeq = :seq, appliedState = :state, eventUrl = :url';
+    const values: Record<string, unknown> = { ':seq': seq, ':state': applied.state, ':url': applied.url, ':at': this.now() };
+    let update = 'SET appliedSeq = :seq, appliedState = :state, eventUrl = :url, appliedAt = :at';
     if (applied.etag) {
       update += ', etag = :etag';
       values[':etag'] = applied.etag;
     }
     update += ` REMOVE pendingShard, dueAt, attempts, failedSeq, failure${applied.etag ? '' : ', etag'}`;
     return this.conditional(accountId, bookingId, seq, update, values);
+  }
+
+  /**
+   * The account's bookings whose event the calendar holds as the connector wrote it last
+   * (written, not pending): what host-change detection watches.
+   */
+  async written(accountId: string): Promise<BookingRecord[]> {
+    const out: BookingRecord[] = [];
+    const filter = { FilterExpression: 'appliedState = :event AND appliedSeq = seq', ExpressionAttributeValues: { ':event': 'event' } };
+    for await (const page of this.pages(accountId, { ...filter, ConsistentRead: true })) out.push(...((page.Items ?? []) as BookingRecord[]));
+    return out;
+  }
+
+  /** Records the host's change to the event written at `seq` (reported once; the connector leaves it be). */
+  async recordHostChange(accountId: string, bookingId: string, seq: number, change: RecordedHostChange): Promise<boolean> {
+    return this.conditional(accountId, bookingId, seq, 'SET hostChange = :hc', { ':hc': change }, 'appliedSeq = :seq');
+  }
+
+  /** The host moved the event to another calendar of the account: it is watched (and updated) there. */
+  async relocate(accountId: string, bookingId: string, seq: number, url: string, etag: string | undefined): Promise<boolean> {
+    return this.conditional(accountId, bookingId, seq, `SET eventUrl = :url${etag ? ', etag = :etag' : ''}${etag ? '' : ' REMOVE etag'}`, { ':url': url, ...(etag ? { ':etag': etag } : {}) }, 'appliedSeq = :seq');
   }
 
   /** A transient failure: the change stays pending, due for the sweeper after `retryInMs`; returns the attempts so far. */
@@ -231,14 +272,14 @@ export class BookingStore {
     return deleted;
   }
 
-  private async conditional(accountId: string, bookingId: string, seq: number, update: string, values: Record<string, unknown>): Promise<boolean> {
+  private async conditional(accountId: string, bookingId: string, seq: number, update: string, values: Record<string, unknown>, extraCondition?: string): Promise<boolean> {
     try {
       await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(accountId, bookingId),
           UpdateExpression: update,
-          ConditionExpression: 'seq = :seq',
+          ConditionExpression: extraCondition ? `seq = :seq AND ${extraCondition}` : 'seq = :seq',
           ExpressionAttributeValues: { ':seq': seq, ...values },
         }),
       );
@@ -256,8 +297,8 @@ export class BookingStore {
       {
         TableName: this.table.name,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': accountKey(accountId), ':prefix': BOOKING_SK_PREFIX },
         ...extra,
+        ExpressionAttributeValues: { ':pk': accountKey(accountId), ':prefix': BOOKING_SK_PREFIX, ...extra.ExpressionAttributeValues },
       },
     );
   }

@@ -12,6 +12,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * `expiresAt` (epoch seconds) is the TTL attribute for records that expire.
  * The sparse global index `pending` (pendingShard, dueAt) holds only booking changes not yet
  * in the calendar: the sweeper's work list, never a table scan.
+ * The sparse global index `active` (activeShard, accountId; keys only) holds only the
+ * connections that are `active`: host-change detection's list of accounts to check, read a
+ * shard at a time, never a table scan.
+ *   sk = HOST_CHECK          host-change detection's change tokens per calendar
  * Scoping every key to the account makes "one account can't touch another's" structural.
  */
 export interface Table {
@@ -26,6 +30,8 @@ export const CONNECTION_SK = 'CONNECTION';
 export const ATTEMPTS_SK = 'CONNECT_ATTEMPTS';
 export const BOOKING_SK_PREFIX = 'BOOKING#';
 export const PENDING_INDEX = 'pending';
+export const ACTIVE_INDEX = 'active';
+export const HOST_CHECK_SK = 'HOST_CHECK';
 
 export function createTable(
   name: string,
