@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
-import { PENDING_INDEX } from '../shared/store/table.js';
+import { ACTIVE_INDEX, PENDING_INDEX } from '../shared/store/table.js';
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
 
@@ -40,6 +40,19 @@ const PENDING_INDEX_ATTRIBUTES = [
   { AttributeName: 'dueAt', AttributeType: 'N' as const },
 ];
 
+const ACTIVE_INDEX_SPEC = {
+  IndexName: ACTIVE_INDEX,
+  KeySchema: [
+    { AttributeName: 'activeShard', KeyType: 'HASH' as const },
+    { AttributeName: 'accountId', KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'KEYS_ONLY' as const },
+};
+const ACTIVE_INDEX_ATTRIBUTES = [
+  { AttributeName: 'activeShard', AttributeType: 'S' as const },
+  { AttributeName: 'accountId', AttributeType: 'S' as const },
+];
+
 /** Creates the connector's table (same keys and sparse `pending` index as the cloud stack) if it is missing. */
 export async function ensureTable(endpoint: string, tableName: string, region = 'us-east-1'): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region, credentials: localCredentials });
@@ -49,6 +62,11 @@ export async function ensureTable(endpoint: string, tableName: string, region = 
     if (!table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === PENDING_INDEX)) {
       await client.send(
         new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: PENDING_INDEX_ATTRIBUTES, GlobalSecondaryIndexUpdates: [{ Create: PENDING_INDEX_SPEC }] }),
+      );
+    }
+    if (!table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === ACTIVE_INDEX)) {
+      await client.send(
+        new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: ACTIVE_INDEX_ATTRIBUTES, GlobalSecondaryIndexUpdates: [{ Create: ACTIVE_INDEX_SPEC }] }),
       );
     }
   } catch (err) {
@@ -61,12 +79,13 @@ export async function ensureTable(endpoint: string, tableName: string, region = 
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
           ...PENDING_INDEX_ATTRIBUTES,
+          ...ACTIVE_INDEX_ATTRIBUTES,
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [PENDING_INDEX_SPEC],
+        GlobalSecondaryIndexes: [PENDING_INDEX_SPEC, ACTIVE_INDEX_SPEC],
       }),
     );
   } finally {

@@ -26,6 +26,8 @@ export const SYNC_DEFAULTS = {
   accountConcurrency: 4,
   /** Bookings of one account written at once. */
   bookingConcurrency: 4,
+  /** Host-change detection checks every active connection this often (contract §2b; the cloud's schedule). */
+  hostChangesIntervalSeconds: 300,
 } as const;
 
 const optionalText = z.optional(z.string().check(z.minLength(1)));
@@ -44,6 +46,9 @@ const schema = z.object({
   LOCAL_KEY_FILE: optionalText,
   QUEUE_URL: optionalText,
   DLQ_URL: optionalText,
+  /** calendar-changes.fifo: host changes reported to the booking service (contract §2b). */
+  HOST_CHANGES_QUEUE_URL: optionalText,
+  HOST_CHANGES_INTERVAL_SECONDS: positiveInt(SYNC_DEFAULTS.hostChangesIntervalSeconds),
   ATTENDEE_MODE: z._default(z.enum(ATTENDEE_MODES), 'attendees'),
   DYNAMODB_ENDPOINT: optionalText,
   SQS_ENDPOINT: optionalText,
@@ -90,6 +95,7 @@ const localSchema = z.object({
   SYNC_CONSUMERS: positiveInt(2),
   SWEEP_INTERVAL_SECONDS: positiveInt(60),
   RETRY_BASE_SECONDS: positiveInt(SYNC_DEFAULTS.retryBaseSeconds),
+  HOST_CHANGES_INTERVAL_SECONDS: positiveInt(60),
   CALDAV_SERVER_URL: z._default(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), ICLOUD_CALDAV_URL),
   CALDAV_ALLOWED_HOSTS: optionalText,
   CALDAV_TIMEOUT_MS: positiveInt(10_000),

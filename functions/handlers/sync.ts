@@ -7,6 +7,9 @@ import { ConnectionStore } from '../../shared/store/connections.js';
 import { retryDelaySeconds } from '../../shared/sync/backoff.js';
 import { PasswordCache } from '../../shared/sync/password-cache.js';
 import { syncBatch, type BatchDeps, type MessageResult } from '../../shared/sync/sync-batch.js';
+import { ChangeReporter } from '../../shared/host-changes/reporter.js';
+import { runHostCheck, type RunCheckDeps } from '../../shared/host-changes/run-check.js';
+import { HostCheckStore } from '../../shared/store/host-check-state.js';
 import { syncMetrics } from '../lib/metrics.js';
 import type { Platform } from '../lib/platform.js';
 
@@ -34,6 +37,15 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     now: p.now,
     random: opts.random,
   };
+  // Host-change checks (contract §2b) arrive in the account's group like its booking events.
+  if (config.HOST_CHANGES_QUEUE_URL) {
+    const checkDeps: RunCheckDeps = {
+      ...deps,
+      hostChecks: new HostCheckStore(p.table),
+      reporter: new ChangeReporter(p.sqs, config.HOST_CHANGES_QUEUE_URL, p.now),
+    };
+    deps.hostCheck = (accountId) => runHostCheck(checkDeps, accountId);
+  }
 
   /** Returns whether the message must come back (a batch item failure); counts hand-overs. */
   async function settle(result: MessageResult, record: SQSRecord, handedOver: { count: number }): Promise<boolean> {

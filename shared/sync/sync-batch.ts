@@ -1,5 +1,6 @@
 import { SYNC_DEFAULTS } from '../config.js';
 import { parseBookingEvent, type BookingEvent } from '../booking/booking-event.js';
+import { parseCheckMessage } from '../host-changes/check-message.js';
 import { mapLimit } from '../concurrency.js';
 import { isPending, type BookingRecord, type BookingStore } from '../store/bookings.js';
 import type { Connection } from '../store/connections.js';
@@ -28,6 +29,8 @@ export interface BatchDeps extends AccountSyncDeps {
   passwords: PasswordCache;
   /** Accounts synced at once within a batch. */
   accountConcurrency?: number;
+  /** Checks the account for host changes (a check message; see host-changes/run-check.ts). */
+  hostCheck?: (accountId: string) => Promise<unknown>;
 }
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -47,7 +50,13 @@ interface Pending {
 export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Promise<MessageResult[]> {
   const results = new Map<string, MessageResult>();
   const accounts = new Map<string, Map<string, Pending[]>>();
+  const checks = new Map<string, string[]>();
   for (const msg of messages) {
+    const checkFor = parseCheckMessage(msg.body);
+    if (checkFor !== undefined) {
+      checks.set(checkFor, [...(checks.get(checkFor) ?? []), msg.id]);
+      continue;
+    }
     const parsed = parseBookingEvent(msg.body);
     if (!parsed.ok) {
       results.set(msg.id, { id: msg.id, kind: 'invalid', reason: parsed.reason });
@@ -60,7 +69,31 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
     byBooking.set(booking.id, [...(byBooking.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
   }
 
-  await mapLimit([...accounts], deps.accountConcurrency ?? SYNC_DEFAULTS.accountConcurrency, async ([accountId, byBooking]) => {
+  const accountIds = [...new Set([...accounts.keys(), ...checks.keys()])];
+  await mapLimit(accountIds, deps.accountConcurrency ?? SYNC_DEFAULTS.accountConcurrency, async (accountId) => {
+    const byBooking = accounts.get(accountId);
+    if (byBooking) await syncAccountMessages(deps, accountId, byBooking, results);
+    // After the account's writes of this batch, on the same (its only) writer. A check that
+    // fails is not retried: the next interval's check comes soon enough.
+    const checkIds = checks.get(accountId);
+    if (!checkIds) return;
+    let kind: 'ok' | 'skipped' = 'skipped';
+    if (deps.hostCheck) {
+      try {
+        await deps.hostCheck(accountId);
+        kind = 'ok';
+      } catch (err) {
+        deps.log.warn('host-change check failed', { accountId, errorName: (err as Error).name, error: (err as Error).message });
+      }
+    }
+    for (const id of checkIds) results.set(id, { id, kind });
+  });
+
+  return messages.map((m) => results.get(m.id) ?? { id: m.id, kind: 'retry', error: 'internal_error', recorded: false });
+}
+
+async function syncAccountMessages(deps: BatchDeps, accountId: string, byBooking: Map<string, Pending[]>, results: Map<string, MessageResult>) {
+  {
     const setResult = (pending: Pending[], r: WithoutId<MessageResult>) => pending.forEach((p) => results.set(p.id, { ...r, id: p.id } as MessageResult));
     const all = [...byBooking.values()].flat();
     let recorded = false;
@@ -72,9 +105,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
       deps.log.warn('account sync failed: messages will be retried', { accountId, errorName: (err as Error).name, error: (err as Error).message });
       for (const pending of byBooking.values()) if (!pending.every((p) => results.has(p.id))) setResult(pending, { kind: 'retry', error: 'internal_error', recorded });
     }
-  });
-
-  return messages.map((m) => results.get(m.id) ?? { id: m.id, kind: 'retry', error: 'internal_error', recorded: false });
+  }
 }
 
 type AccountOutcome = 'not_connected' | Map<string, BookingOutcome | { kind: 'skipped' }>;
