@@ -36,6 +36,8 @@ export interface LocalStackOptions {
   /** Schedule host-change checks every `hostChangesIntervalSeconds` (default: when polling). */
   hostChecks?: boolean;
   hostChangesIntervalSeconds?: number;
+  /** HOST_CHANGES_READ_LAG_SECONDS (default 60). */
+  hostChangesReadLagSeconds?: number;
   retryBaseSeconds?: number;
   /** Local queue visibility timeout in seconds (default 30). */
   visibilityTimeout?: number;
@@ -86,6 +88,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     DLQ_URL: queue.dlqUrl,
     HOST_CHANGES_QUEUE_URL: queue.changesQueueUrl,
     HOST_CHANGES_INTERVAL_SECONDS: String(hostChangesIntervalSeconds),
+    HOST_CHANGES_READ_LAG_SECONDS: opts.hostChangesReadLagSeconds === undefined ? undefined : String(opts.hostChangesReadLagSeconds),
     CALDAV_SERVER_URL: opts.caldavServerUrl ?? ICLOUD_CALDAV_URL,
     CALDAV_ALLOWED_HOSTS: opts.caldavAllowedHosts,
     CALDAV_TIMEOUT_MS: String(opts.caldavTimeoutMs ?? 10_000),

@@ -49,6 +49,8 @@ const schema = z.object({
   /** calendar-changes.fifo: host changes reported to the booking service (contract §2b). */
   HOST_CHANGES_QUEUE_URL: optionalText,
   HOST_CHANGES_INTERVAL_SECONDS: positiveInt(SYNC_DEFAULTS.hostChangesIntervalSeconds),
+  /** An event missing from a listing this soon after the connector wrote it is not yet taken for a deletion (iCloud's read lag). */
+  HOST_CHANGES_READ_LAG_SECONDS: z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0 && n <= 600, 'must be a whole number from 0 to 600')), 60),
   ATTENDEE_MODE: z._default(z.enum(ATTENDEE_MODES), 'attendees'),
   DYNAMODB_ENDPOINT: optionalText,
   SQS_ENDPOINT: optionalText,

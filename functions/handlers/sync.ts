@@ -43,8 +43,18 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
       ...deps,
       hostChecks: new HostCheckStore(p.table),
       reporter: new ChangeReporter(p.sqs, config.HOST_CHANGES_QUEUE_URL, p.now),
+      readLagGraceMs: config.HOST_CHANGES_READ_LAG_SECONDS * 1000,
     };
-    deps.hostCheck = (accountId) => runHostCheck(checkDeps, accountId);
+    deps.hostCheck = async (accountId) => {
+      const outcome = await runHostCheck(checkDeps, accountId);
+      const checked = outcome.kind === 'checked' ? outcome.result : undefined;
+      p.metrics.publish(config.POWERTOOLS_SERVICE_NAME, {
+        HostChecks: 1,
+        HostChecksFailed: outcome.kind === 'failed' ? 1 : 0,
+        HostChangesReported: checked?.reported ?? 0,
+        HostCheckRequests: checked?.requests ?? 0,
+      });
+    };
   }
 
   /** Returns whether the message must come back (a batch item failure); counts hand-overs. */

@@ -41,8 +41,8 @@ export function knownTimes(r: BookingRecord): { start: string; end: string } {
   return { start: new Date(r.booking!.start).toISOString(), end: new Date(r.booking!.end).toISOString() };
 }
 
-export function judge(record: BookingRecord, seen: Observation, now: number): Verdict {
-  if (seen.kind === 'missing') return record.appliedAt !== undefined && now - record.appliedAt < READ_LAG_GRACE_MS ? { kind: 'wait' } : { kind: 'confirm_missing' };
+export function judge(record: BookingRecord, seen: Observation, now: number, graceMs = READ_LAG_GRACE_MS): Verdict {
+  if (seen.kind === 'missing') return record.appliedAt !== undefined && now - record.appliedAt < graceMs ? { kind: 'wait' } : { kind: 'confirm_missing' };
   const times = eventTimes(seen.ics);
   if (!times) return { kind: 'none' };
   const known = knownTimes(record);

@@ -20,6 +20,8 @@ export interface DetectDeps {
   caldav: { timeoutMs: number; allowedHosts: AllowedHosts; fetch?: typeof fetch };
   log: Log;
   now?: () => Date;
+  /** A missing event written less than this long ago is looked at again next time (default READ_LAG_GRACE_MS). */
+  readLagGraceMs?: number;
 }
 
 export interface CheckResult {
@@ -78,7 +80,7 @@ export async function checkAccount(deps: DetectDeps, connection: Connection, cre
   /** Calendars whose tokens must not move on: something in them is to be looked at again. */
   const held = new Set<string>();
   const consider = (calendar: string, record: BookingRecord, seen: Observation) => {
-    const verdict = judge(record, seen, now.getTime());
+    const verdict = judge(record, seen, now.getTime(), deps.readLagGraceMs);
     if (verdict.kind === 'rescheduled') reports.push({ calendar, ...report(record, { kind: 'rescheduled', start: verdict.start, end: verdict.end }) });
     else if (verdict.kind === 'confirm_missing') missing.push({ record, calendar });
     else if (verdict.kind === 'wait') {
