@@ -42,7 +42,8 @@ export interface CheckResult {
  * 1. One Depth-1 PROPFIND of the calendar home: the change token (sync token, else ctag) of
  *    every calendar at once. Nothing changed since the last check → done: one request.
  * 2. For each changed calendar that holds booking events: an RFC 6578 `sync-collection` from
- *    the token of the last check (only what changed, with its data). Without a sync token, or
+ *    the token of the last check (only what changed, with its data) — and once more at the
+ *    next check, since a listing may lag a write (see nextMark). Without a sync token, or
  *    with one the server no longer takes (iCloud: a bare 403), one `calendar-multiget` of the
  *    booking events there — a full re-read, never an `error` status and never a report by
  *    itself.
@@ -63,7 +64,7 @@ export async function checkAccount(deps: DetectDeps, connection: Connection, cre
   const previous = (await deps.hostChecks.get(connection.accountId))?.calendars ?? [];
   const listing = await reads.listHome(connection.homeUrl);
   const markOf = (url: string) => previous.find((m) => samePath(m.url, url));
-  const changed = listing.filter((c) => changeToken(markOf(c.url) ?? {}) !== changeToken(c) || changeToken(c) === undefined);
+  const changed = listing.filter((c) => markOf(c.url)?.recheck || changeToken(markOf(c.url) ?? {}) !== changeToken(c) || changeToken(c) === undefined);
   const vanished = previous.filter((m) => !listing.some((c) => samePath(c.url, m.url)));
   if (!changed.length && !vanished.length) return finish();
 
@@ -97,13 +98,14 @@ export async function checkAccount(deps: DetectDeps, connection: Connection, cre
       marks.set(key, fresh);
       continue;
     }
-    const seen = await readCalendar(reads, calendar, markOf(calendar.url), mine, deps.log, connection.accountId);
+    const mark = markOf(calendar.url);
+    const seen = await readCalendar(reads, calendar, mark, mine, deps.log, connection.accountId);
     for (const record of mine) {
       const at = seen.objects.get(pathOf(eventUrlOn(record, calendar.url)));
       if (at === undefined) continue; // not among what changed
       consider(key, record, at);
     }
-    marks.set(key, { ...fresh, ...(seen.syncToken ? { syncToken: seen.syncToken } : {}) });
+    marks.set(key, nextMark(fresh, mark, seen.syncToken));
   }
   // A calendar that is gone from the listing: every booking event in it is missing.
   for (const mark of vanished) for (const record of byCalendar.get(pathOf(mark.url)) ?? []) consider(pathOf(mark.url), record, { kind: 'missing' });
@@ -114,7 +116,9 @@ export async function checkAccount(deps: DetectDeps, connection: Connection, cre
     else if (outcome.kind === 'moved') {
       if (await deps.bookings.relocate(record.accountId, record.bookingId, record.seq, outcome.url, outcome.etag)) result.moved += 1;
       deps.log.info('booking event moved by the host to another calendar: watched there', { accountId: record.accountId, bookingId: record.bookingId });
-    } else if (outcome.kind === 'unknown') held.add(calendar);
+    }
+    // There after all (a listing or a GET that lagged), or not known now: the next check reads again.
+    else held.add(calendar);
   });
 
   if (reports.length) {
@@ -144,6 +148,20 @@ export async function checkAccount(deps: DetectDeps, connection: Connection, cre
   return finish();
 }
 
+/**
+ * The calendar's mark after a read. Listings can lag writes (iCloud), so every change is read
+ * twice, one check apart: a read that found the calendar changed keeps the token it read from
+ * (`readFrom`) and asks for a `recheck`; the next check reads from there again, and only a
+ * read that finds nothing new since (the confirming one) moves the base on.
+ */
+function nextMark(fresh: CalendarMark, mark: CalendarMark | undefined, readToken: string | undefined): CalendarMark {
+  const newest = readToken ?? fresh.syncToken;
+  const tokens = { url: fresh.url, ...(newest ? { syncToken: newest } : {}), ...(fresh.ctag ? { ctag: fresh.ctag } : {}) };
+  const confirming = !!mark?.recheck && changeToken(mark) === changeToken(fresh);
+  if (confirming) return tokens;
+  return { ...tokens, ...(mark?.syncToken ? { readFrom: mark.syncToken } : {}), recheck: true };
+}
+
 const report = (record: BookingRecord, change: HostChange): ReportedChange => ({ accountId: record.accountId, bookingId: record.bookingId, sequence: record.seq, change });
 
 /**
@@ -160,9 +178,10 @@ async function readCalendar(
 ): Promise<{ objects: Map<string, Observation>; syncToken?: string }> {
   const urls = records.map((r) => eventUrlOn(r, calendar.url));
   const objects = new Map<string, Observation>();
-  if (mark?.syncToken && calendar.syncToken) {
+  const from = mark?.readFrom ?? mark?.syncToken;
+  if (from && calendar.syncToken) {
     try {
-      const changes = await reads.syncCollection(calendar.url, mark.syncToken);
+      const changes = await reads.syncCollection(calendar.url, from);
       const ours = new Set(urls.map(pathOf));
       for (const url of changes.deleted) if (ours.has(pathOf(url))) objects.set(pathOf(url), { kind: 'missing' });
       const withoutData: string[] = [];

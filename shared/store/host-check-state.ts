@@ -8,6 +8,10 @@ export interface CalendarMark {
   syncToken?: string;
   /** CalendarServer getctag (servers without sync tokens). */
   ctag?: string;
+  /** The token the next sync-collection starts from, when it is not `syncToken` (changes to read a second time). */
+  readFrom?: string;
+  /** The last read found changes: read once more at the next check (listings may lag writes). */
+  recheck?: boolean;
 }
 
 export interface HostCheckState {
