@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { accountKey, HOST_CHECK_SK, type Table } from './table.js';
 
 /** What host-change detection last saw of one calendar: its change tokens after the last read. */
@@ -35,5 +35,9 @@ export class HostCheckStore {
 
   async put(accountId: string, state: HostCheckState): Promise<void> {
     await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { pk: accountKey(accountId), sk: HOST_CHECK_SK, ...state } }));
+  }
+
+  async delete(accountId: string): Promise<void> {
+    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: { pk: accountKey(accountId), sk: HOST_CHECK_SK } }));
   }
 }
