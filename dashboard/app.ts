@@ -13,6 +13,7 @@ import {
   connectErrors,
   genericError,
   changesSummary,
+  hostChangesSummary,
   lastSyncOutcome,
   validateAppleId,
   validateConnect,
@@ -53,6 +54,8 @@ const ui = {
   detailLastSync: el('detail-last-sync'),
   detailChangesRow: el('detail-changes-row'),
   detailChanges: el('detail-changes'),
+  detailHostChangesRow: el('detail-host-changes-row'),
+  detailHostChanges: el('detail-host-changes'),
   calendarList: el('calendar-list'),
   calendarsError: el('calendars-error'),
   busyStatus: el('busy-status'),
@@ -138,6 +141,10 @@ function render(details: Details): void {
   const changes = changesSummary(details.pendingChanges, details.failedChanges);
   ui.detailChangesRow.hidden = !changes;
   ui.detailChanges.textContent = changes;
+  // What the host changed in Apple Calendar (deleted or moved): the booking service was told.
+  const hostChanges = hostChangesSummary(details.hostChanges);
+  ui.detailHostChangesRow.hidden = !hostChanges;
+  ui.detailHostChanges.textContent = hostChanges;
 
   ui.detailAppleId.textContent = details.appleId;
   ui.detailCalendar.textContent = name;

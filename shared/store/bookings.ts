@@ -234,6 +234,17 @@ export class BookingStore {
     return out;
   }
 
+  /**
+   * The account's records, only what the details counts need (the sync state, not the
+   * booking): pending, refused, and changed by the host.
+   */
+  async states(accountId: string): Promise<BookingRecord[]> {
+    const out: BookingRecord[] = [];
+    const projection = { ProjectionExpression: 'seq, appliedSeq, failedSeq, generation, hostChange', ConsistentRead: true };
+    for await (const page of this.pages(accountId, projection)) out.push(...((page.Items ?? []) as BookingRecord[]));
+    return out;
+  }
+
   /** Every pending change, across accounts, whose sweep time has come (the sparse index). */
   async *due(now = this.now()): AsyncGenerator<BookingRecord> {
     for (let shard = 0; shard < PENDING_SHARDS; shard++) {
