@@ -10,7 +10,7 @@ import { syncBatch, type BatchDeps, type MessageResult } from '../../shared/sync
 import { ChangeReporter } from '../../shared/host-changes/reporter.js';
 import { runHostCheck, type RunCheckDeps } from '../../shared/host-changes/run-check.js';
 import { HostCheckStore } from '../../shared/store/host-check-state.js';
-import { syncMetrics } from '../lib/metrics.js';
+import { hostCheckMetrics, syncMetrics } from '../lib/metrics.js';
 import type { Platform } from '../lib/platform.js';
 
 /**
@@ -48,12 +48,7 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     deps.hostCheck = async (accountId) => {
       const outcome = await runHostCheck(checkDeps, accountId);
       const checked = outcome.kind === 'checked' ? outcome.result : undefined;
-      p.metrics.publish(config.POWERTOOLS_SERVICE_NAME, {
-        HostChecks: 1,
-        HostChecksFailed: outcome.kind === 'failed' ? 1 : 0,
-        HostChangesReported: checked?.reported ?? 0,
-        HostCheckRequests: checked?.requests ?? 0,
-      });
+      return { failed: outcome.kind === 'failed', reported: checked?.reported ?? 0, requests: checked?.requests ?? 0 };
     };
   }
 
@@ -112,7 +107,7 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     const results = await syncBatch(deps, event.Records.map((r) => ({ id: r.messageId, body: r.body })));
     const handedOver = { count: 0 };
     const failed = await Promise.all(results.map((r) => settle(r, records.get(r.id)!, handedOver)));
-    p.metrics.publish(config.POWERTOOLS_SERVICE_NAME, syncMetrics(results, handedOver.count));
+    p.metrics.publish(config.POWERTOOLS_SERVICE_NAME, { ...syncMetrics(results, handedOver.count), ...hostCheckMetrics(results) });
     return { batchItemFailures: results.filter((_, i) => failed[i]).map((r) => ({ itemIdentifier: r.id })) };
   };
 }

@@ -22,7 +22,9 @@ export type MessageResult =
   | { id: string; kind: 'held'; rejected: boolean }
   | { id: string; kind: 'failed'; error: string }
   | { id: string; kind: 'invalid'; reason: string }
-  | { id: string; kind: 'retry'; retryAfterSeconds?: number; error: string; recorded: boolean };
+  | { id: string; kind: 'retry'; retryAfterSeconds?: number; error: string; recorded: boolean }
+  /** A host-change check message: never retried (the next interval brings the next check). */
+  | { id: string; kind: 'checked'; failed: boolean; reported: number; requests: number; repeat?: true };
 
 export interface BatchDeps extends AccountSyncDeps {
   bookings: BookingStore;
@@ -30,7 +32,7 @@ export interface BatchDeps extends AccountSyncDeps {
   /** Accounts synced at once within a batch. */
   accountConcurrency?: number;
   /** Checks the account for host changes (a check message; see host-changes/run-check.ts). */
-  hostCheck?: (accountId: string) => Promise<unknown>;
+  hostCheck?: (accountId: string) => Promise<{ failed: boolean; reported: number; requests: number }>;
 }
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -77,16 +79,16 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Prom
     // fails is not retried: the next interval's check comes soon enough.
     const checkIds = checks.get(accountId);
     if (!checkIds) return;
-    let kind: 'ok' | 'skipped' = 'skipped';
+    let outcome = { failed: true, reported: 0, requests: 0 };
     if (deps.hostCheck) {
       try {
-        await deps.hostCheck(accountId);
-        kind = 'ok';
+        outcome = await deps.hostCheck(accountId);
       } catch (err) {
         deps.log.warn('host-change check failed', { accountId, errorName: (err as Error).name, error: (err as Error).message });
       }
     }
-    for (const id of checkIds) results.set(id, { id, kind });
+    // One check per account and batch; repeated check messages of it are the same check.
+    checkIds.forEach((id, i) => results.set(id, { id, kind: 'checked', ...(i === 0 ? outcome : { failed: false, reported: 0, requests: 0, repeat: true }) }));
   });
 
   return messages.map((m) => results.get(m.id) ?? { id: m.id, kind: 'retry', error: 'internal_error', recorded: false });
