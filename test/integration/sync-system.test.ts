@@ -340,7 +340,12 @@ describe('nothing lost, refusals visible', () => {
     let conflicts = 0;
     proxy.setFault((req) => (req.method === 'PUT' && req.path === path && conflicts++ < 2 ? { status: 412 } : undefined));
     await send(bookingEvent('confirmed', account, 'bk_412', 0));
-    const written = await settled(account, 'bk_412', 0);
+    // Retried as this booking's own retry: due after its backoff, re-driven by the sweeper.
+    const written = await until('bk_412 written', async () => {
+      await stack.sweep();
+      const r = await record(account, 'bk_412');
+      return r?.appliedSeq === 0 && r;
+    });
     expect(written.failedSeq).toBeUndefined();
     expect(conflicts).toBeGreaterThanOrEqual(2);
     expect((await ctx.api('GET', account)).body).toMatchObject({ failedChanges: 0 });
