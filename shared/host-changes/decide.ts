@@ -30,7 +30,11 @@ export type Verdict =
  */
 export function watched(records: BookingRecord[], generation: string): BookingRecord[] {
   return records.filter(
-    (r) => r.generation === generation && r.desired === 'event' && r.appliedState === 'event' && r.appliedSeq === r.seq && !!r.booking && !!r.eventUrl && currentHostChange(r)?.kind !== 'deleted',
+    (r) =>
+      r.generation === generation &&
+      // The URL was written with this connection (not a calendar of an earlier Apple ID).
+      (r.appliedGeneration === undefined || r.appliedGeneration === generation) &&
+      r.desired === 'event' && r.appliedState === 'event' && r.appliedSeq === r.seq && !!r.booking && !!r.eventUrl && currentHostChange(r)?.kind !== 'deleted',
   );
 }
 

@@ -55,10 +55,10 @@ describe('functions', () => {
       ATTENDEE_MODE: 'attendees',
       POWERTOOLS_SERVICE_NAME: 'apple-calendar-sync',
       RETRY_BASE_SECONDS: '30',
-      SWEEP_INTERVAL_SECONDS: '300',
+      SWEEP_INTERVAL_SECONDS: '60',
       MAX_RECEIVE_COUNT: '10',
     });
-    expect(env('sweeper')).toMatchObject({ QUEUE_URL: { Ref: queueId }, SWEEP_INTERVAL_SECONDS: '300' });
+    expect(env('sweeper')).toMatchObject({ QUEUE_URL: { Ref: queueId }, SWEEP_INTERVAL_SECONDS: '60' });
     expect(env('sweeper').KMS_KEY_ID).toBeUndefined(); // it never decrypts
   });
 
@@ -259,9 +259,9 @@ describe('IAM: least privilege', () => {
     expect(fn('sync').Properties.Environment.Variables).toMatchObject({ HOST_CHANGES_QUEUE_URL: { Ref: changesId }, HOST_CHANGES_INTERVAL_SECONDS: '300' });
   });
 
-  it('runs the sweeper every 5 minutes', () => {
+  it('runs the sweeper every minute', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('sweeper'), 'Arn'] } })],
     });
   });

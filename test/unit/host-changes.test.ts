@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { calendarChange, calendarChangeSchema, changeDedupId } from '../../shared/host-changes/calendar-change.js';
 import { calendarChangeJsonSchema } from '../../shared/host-changes/calendar-change-json-schema.js';
-import { parseCheckMessage, checkMessage } from '../../shared/host-changes/check-message.js';
+import { checkMessage } from '../../shared/host-changes/check-message.js';
+import { parseSyncMessage } from '../../shared/sync/sync-message.js';
 import { eventTimes, judge, watched } from '../../shared/host-changes/decide.js';
 import { isPending, type BookingRecord } from '../../shared/store/bookings.js';
 
@@ -69,10 +70,10 @@ describe('the calendar-change message (§2b)', () => {
     expect(fromFile.safeParse({ ...example, type: 'calendar.event.moved' }).success).toBe(false);
   });
 
-  it('check messages are told apart from booking events', () => {
-    expect(parseCheckMessage(JSON.stringify(checkMessage('acct')))).toBe('acct');
-    expect(parseCheckMessage(JSON.stringify({ type: 'booking.confirmed', userId: 'acct' }))).toBeUndefined();
-    expect(parseCheckMessage('connector.host-changes.check')).toBeUndefined();
+  it('check messages are internal messages of the booking-events queue, told apart from booking events', () => {
+    expect(parseSyncMessage(JSON.stringify(checkMessage('acct')))).toEqual({ ok: true, kind: 'internal', message: { type: 'connector.host-changes.check', userId: 'acct' } });
+    expect(parseSyncMessage(JSON.stringify({ type: 'connector.host-changes.check' })).ok).toBe(false);
+    expect(parseSyncMessage(JSON.stringify({ type: 'booking.confirmed', userId: 'acct' }))).toMatchObject({ ok: false });
   });
 });
 
@@ -114,6 +115,7 @@ describe('what counts as a host change', () => {
       record({ bookingId: 'pending', seq: 3 }),
       record({ bookingId: 'cancelled', desired: 'cancelled', appliedState: 'deleted' }),
       record({ bookingId: 'old-connection', generation: 'g0' }),
+      record({ bookingId: 'written-by-an-earlier-connection', appliedGeneration: 'g0' }),
       record({ bookingId: 'host-deleted', hostChange: { kind: 'deleted', seq: 2, reportedAt: 'x' } }),
       record({ bookingId: 'recreated', seq: 3, appliedSeq: 3, hostChange: { kind: 'deleted', seq: 2, reportedAt: 'x' } }),
     ];
