@@ -103,6 +103,7 @@ const localSchema = z.object({
   SWEEP_INTERVAL_SECONDS: positiveInt(60),
   RETRY_BASE_SECONDS: positiveInt(SYNC_DEFAULTS.retryBaseSeconds),
   HOST_CHANGES_INTERVAL_SECONDS: positiveInt(60),
+  HOST_CHANGES_READ_LAG_SECONDS: z.optional(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0 && n <= 600, 'must be a whole number from 0 to 600'))),
   CALDAV_SERVER_URL: z._default(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), ICLOUD_CALDAV_URL),
   CALDAV_ALLOWED_HOSTS: optionalText,
   CALDAV_TIMEOUT_MS: positiveInt(10_000),
