@@ -27,47 +27,35 @@ export async function startDynalite(opts: { path?: string; port?: number } = {})
   };
 }
 
-const PENDING_INDEX_SPEC = {
-  IndexName: PENDING_INDEX,
-  KeySchema: [
-    { AttributeName: 'pendingShard', KeyType: 'HASH' as const },
-    { AttributeName: 'dueAt', KeyType: 'RANGE' as const },
-  ],
-  Projection: { ProjectionType: 'ALL' as const },
-};
-const PENDING_INDEX_ATTRIBUTES = [
-  { AttributeName: 'pendingShard', AttributeType: 'S' as const },
-  { AttributeName: 'dueAt', AttributeType: 'N' as const },
-];
+type KeyType = 'S' | 'N';
 
-const ACTIVE_INDEX_SPEC = {
-  IndexName: ACTIVE_INDEX,
-  KeySchema: [
-    { AttributeName: 'activeShard', KeyType: 'HASH' as const },
-    { AttributeName: 'accountId', KeyType: 'RANGE' as const },
-  ],
-  Projection: { ProjectionType: 'KEYS_ONLY' as const },
-};
-const ACTIVE_INDEX_ATTRIBUTES = [
-  { AttributeName: 'activeShard', AttributeType: 'S' as const },
-  { AttributeName: 'accountId', AttributeType: 'S' as const },
-];
+/** A global index on (hash, range): its spec and the attribute definitions it needs. */
+function sparseIndex(name: string, hash: [string, KeyType], range: [string, KeyType], projection: 'ALL' | 'KEYS_ONLY') {
+  return {
+    spec: {
+      IndexName: name,
+      KeySchema: [
+        { AttributeName: hash[0], KeyType: 'HASH' as const },
+        { AttributeName: range[0], KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: projection },
+    },
+    attributes: [hash, range].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+  };
+}
 
-/** Creates the connector's table (same keys and sparse `pending` index as the cloud stack) if it is missing. */
+/** The cloud stack's sparse indexes: `pending` (the sweeper's list) and `active` (host-change detection's). */
+const INDEXES = [sparseIndex(PENDING_INDEX, ['pendingShard', 'S'], ['dueAt', 'N'], 'ALL'), sparseIndex(ACTIVE_INDEX, ['activeShard', 'S'], ['accountId', 'S'], 'KEYS_ONLY')];
+
+/** Creates the connector's table (same keys and sparse indexes as the cloud stack) if it is missing. */
 export async function ensureTable(endpoint: string, tableName: string, region = 'us-east-1'): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region, credentials: localCredentials });
   try {
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    // A data folder from before the index existed: add it.
-    if (!table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === PENDING_INDEX)) {
-      await client.send(
-        new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: PENDING_INDEX_ATTRIBUTES, GlobalSecondaryIndexUpdates: [{ Create: PENDING_INDEX_SPEC }] }),
-      );
-    }
-    if (!table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === ACTIVE_INDEX)) {
-      await client.send(
-        new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: ACTIVE_INDEX_ATTRIBUTES, GlobalSecondaryIndexUpdates: [{ Create: ACTIVE_INDEX_SPEC }] }),
-      );
+    // A data folder from before an index existed: add it.
+    for (const index of INDEXES) {
+      if (table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === index.spec.IndexName)) continue;
+      await client.send(new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: index.attributes, GlobalSecondaryIndexUpdates: [{ Create: index.spec }] }));
     }
   } catch (err) {
     if ((err as Error).name !== 'ResourceNotFoundException') throw err;
@@ -78,14 +66,13 @@ export async function ensureTable(endpoint: string, tableName: string, region = 
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
-          ...PENDING_INDEX_ATTRIBUTES,
-          ...ACTIVE_INDEX_ATTRIBUTES,
+          ...INDEXES.flatMap((i) => i.attributes),
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [PENDING_INDEX_SPEC, ACTIVE_INDEX_SPEC],
+        GlobalSecondaryIndexes: INDEXES.map((i) => i.spec),
       }),
     );
   } finally {

@@ -13,6 +13,7 @@ import { bookingObjectId } from '../../shared/booking/ics.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { bookingEvent } from '../harness/bookings.js';
 import { hostDeletes, hostEdits, moveTo } from '../harness/host.js';
+import { until } from '../harness/wait.js';
 import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
 import { launchBrowser, screenshot, watchConsole, type Browser } from './browser.js';
 
@@ -53,14 +54,6 @@ afterAll(async () => {
   await stack?.stop();
   await radicale?.stop();
 });
-
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('details: bookings changed in Apple Calendar', () => {
   it('says how many bookings the host changed in Apple Calendar and that the booking service was told', async () => {

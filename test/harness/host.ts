@@ -1,6 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { CalendarChange } from '../../shared/host-changes/calendar-change.js';
 import type { Stack } from './stack.js';
+import { until } from './wait.js';
 
 /**
  * The host's side in tests of host-change detection: what the host does in Apple Calendar
@@ -72,4 +73,10 @@ export function collectReports(stack: Stack) {
 /** Counts the host-change checks the stack ran for an account (its DEBUG log lines). */
 export function checksOf(lines: () => Array<Record<string, unknown>>, account: string): number {
   return lines().filter((l) => l.message === 'host-change check' && l.accountId === account).length;
+}
+
+/** Waits until `n` more host-change checks of the account have run (the stack logs at DEBUG). */
+export async function moreChecks(lines: () => Array<Record<string, unknown>>, account: string, n = 2, ms = 30_000): Promise<void> {
+  const target = checksOf(lines, account) + n;
+  await until(`${n} checks of ${account}`, () => checksOf(lines, account) >= target, ms);
 }

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bookingObjectId } from '../../shared/booking/ics.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { bookingEvent } from '../harness/bookings.js';
-import { checksOf, collectReports, hostDeletes, hostEdits, moveTo } from '../harness/host.js';
+import { collectReports, moreChecks, hostDeletes, hostEdits, moveTo } from '../harness/host.js';
+import { until } from '../harness/wait.js';
 import { testStack } from '../harness/stack.js';
 import { ICLOUD_SIM_CALENDARS, SIM_HOSTS, startICloudSim, type ICloudSim } from '../servers/icloud-sim/index.js';
 import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
@@ -53,21 +54,9 @@ afterAll(async () => {
   await radicale?.stop();
 });
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const send = (e: ReturnType<typeof bookingEvent>) => ctx.stack.sqs.send(new SendMessageCommand({ QueueUrl: ctx.stack.queueUrl, MessageGroupId: e.userId, MessageBody: JSON.stringify(e) }));
 const settled = (account: string, bookingId: string, seq: number) => until(`${bookingId}@${seq} written`, async () => (await bookings.get(account, bookingId))?.appliedSeq === seq);
-async function checks(account: string, n = 2) {
-  const target = checksOf(ctx.output.lines, account) + n;
-  await until(`${n} checks of ${account}`, () => checksOf(ctx.output.lines, account) >= target);
-}
+const checks = (account: string, n = 2) => moreChecks(ctx.output.lines, account, n);
 const objectUrl = (user: string, account: string, bookingId: string) => `${sim.calendarUrl(user, 'home')}${bookingObjectId(account, bookingId).filename}`;
 
 it('an expired sync token (bare 403) means a full re-read: no false report, no error status; a real change is still reported once', async () => {

@@ -10,7 +10,8 @@ import { bookingObjectId } from '../../shared/booking/ics.js';
 import { calendarChangeSchema } from '../../shared/host-changes/calendar-change.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { bookingEvent } from '../harness/bookings.js';
-import { checksOf, collectReports, hostDeletes, hostEdits, moveTo, retitle } from '../harness/host.js';
+import { collectReports, moreChecks, hostDeletes, hostEdits, moveTo, retitle } from '../harness/host.js';
+import { until } from '../harness/wait.js';
 import { testStack, type Stack } from '../harness/stack.js';
 import { startRadicale, type RadicaleServer } from '../servers/radicale.js';
 
@@ -51,15 +52,6 @@ async function send(...events: Array<ReturnType<typeof bookingEvent>>) {
   for (const e of events) await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageGroupId: e.userId, MessageBody: JSON.stringify(e) }));
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const settled = (account: string, bookingId: string, seq: number) =>
   until(`${bookingId}@${seq} written`, async () => {
@@ -67,11 +59,7 @@ const settled = (account: string, bookingId: string, seq: number) =>
     return r?.appliedSeq === seq && r;
   });
 
-/** Waits until `n` more host-change checks of the account have run. */
-async function checks(account: string, n = 2) {
-  const target = checksOf(ctx.output.lines, account) + n;
-  await until(`${n} checks of ${account}`, () => checksOf(ctx.output.lines, account) >= target);
-}
+const checks = (account: string, n = 2) => moreChecks(ctx.output.lines, account, n);
 
 const radicaleUrl = (account: string, bookingId: string, slug = 'home') => `${radicale.url}/${ANN}/${slug}/${bookingObjectId(account, bookingId).filename}`;
 const exists = async (url: string) => (await fetch(url, { headers: { authorization: 'Basic ' + Buffer.from(`${ANN}:${PASSWORD}`).toString('base64') } })).status === 200;

@@ -21,6 +21,7 @@ import { bookingObjectId } from '../../shared/booking/ics.js';
 import { localCredentials } from '../../local/dynamo.js';
 import { bookingEvent } from '../harness/bookings.js';
 import { hostDeletes, hostEdits, moveTo } from '../harness/host.js';
+import { until } from '../harness/wait.js';
 import { parseIcs } from '../harness/ics.js';
 import { prng } from '../harness/random.js';
 import { freePort } from '../servers/ports.js';
@@ -88,14 +89,6 @@ async function killConnector(): Promise<void> {
 }
 
 const base = () => `http://127.0.0.1:${ports.http}`;
-
-async function waitUntil(what: string, check: () => Promise<boolean>, ms = 120_000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /**
  * What the booking service would receive from calendar-changes.fifo, collected (and deleted)
@@ -282,7 +275,7 @@ it('converges to the model through faults, a CalDAV server restart and a connect
   await send([...first, ...second]);
 
   // 3. The host's changes, once the connector has written those events (amid the faults).
-  await waitUntil('the host accounts are written', async () => {
+  await until('the host accounts are written', async () => {
     for (let i = ACCOUNTS; i < ACCOUNTS + HOST_ACCOUNTS; i++) {
       const res = await fetch(`${base()}/integrations/apple-calendar`, { headers: { authorization: `Bearer ${await token(account(i))}` } });
       const details = (await res.json()) as { pendingChanges: number; failedChanges: number };
@@ -290,7 +283,7 @@ it('converges to the model through faults, a CalDAV server restart and a connect
       if ((await calendarState(i)).size !== HOST_BOOKINGS) return false;
     }
     return true;
-  });
+  }, 120_000, 500);
   const hostAuth = (i: number) => ({ username: email(i), password: PASSWORD });
   const objectAt = (i: number, bookingId: string) => `${radicale.url}${new URL(calendars.get(i)!).pathname}${bookingObjectId(account(i), bookingId).filename}`;
   for (const h of hostPlan) {
@@ -337,7 +330,7 @@ it('converges to the model through faults, a CalDAV server restart and a connect
   // Every host change reported exactly once; nothing else reported (the connector's own writes,
   // redeliveries, the faults, the restarts). A few more intervals, to see nothing more comes.
   const changed = hostPlan.filter((h) => h.action !== 'keep');
-  await waitUntil('every host change is reported', async () => reports.received.length >= changed.length, 60_000);
+  await until('every host change is reported', () => reports.received.length >= changed.length, 60_000, 500);
   await new Promise((r) => setTimeout(r, 4000));
   await reports.stop();
   const asUtc = (t: string) => `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.000Z`;
