@@ -18,6 +18,8 @@ export interface CalendarSpec {
   displayName: string;
   /** Supported components; default `['VEVENT']`. `['VTODO']` makes a Reminders-style list. */
   components?: string[];
+  /** The owner may read it but not write to it (like a calendar shared to them read-only). */
+  readOnly?: boolean;
 }
 
 /** What every CalDAV test server offers. */
@@ -75,6 +77,19 @@ export async function startRadicale(opts: StartRadicaleOptions): Promise<Radical
   };
 
   await writeUsers();
+  // Read-only calendars: owner_only's rules as a rights file, with read-only rules first.
+  const readOnly = Object.entries(opts.calendars ?? {}).flatMap(([user, cals]) => cals.filter((c) => c.readOnly).map((c) => ({ user, slug: c.slug })));
+  const rightsFile = path.join(dir, 'rights');
+  if (readOnly.length) {
+    const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const rules = [
+      ...readOnly.map((r, i) => `[read-only-${i}]\nuser: ${re(r.user)}\ncollection: ${re(r.user)}/${re(r.slug)}(/.*)?\npermissions: r\n`),
+      '[root]\nuser: .+\ncollection:\npermissions: R\n',
+      '[principal]\nuser: .+\ncollection: {user}\npermissions: RW\n',
+      '[calendars]\nuser: .+\ncollection: {user}/[^/]+(/.*)?\npermissions: rw\n',
+    ];
+    await writeFile(rightsFile, rules.join('\n'));
+  }
   await writeFile(
     configFile,
     [
@@ -86,7 +101,7 @@ export async function startRadicale(opts: StartRadicaleOptions): Promise<Radical
       'htpasswd_encryption = plain',
       'delay = 0',
       '[rights]',
-      'type = owner_only',
+      ...(readOnly.length ? ['type = from_file', `file = ${rightsFile}`] : ['type = owner_only']),
       '[storage]',
       `filesystem_folder = ${storage}`,
       '[web]',
