@@ -36,6 +36,7 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  */
 export async function writeRadicaleFiles(layout: RadicaleLayout): Promise<void> {
   const p = radicalePaths(layout.dir);
+  await mkdir(layout.dir, { recursive: true, mode: 0o700 });
   const readOnly = Object.entries(layout.calendars).flatMap(([user, cals]) => cals.filter((c) => c.readOnly).map((c) => ({ user, slug: c.slug })));
   if (readOnly.length) {
     const rules = [
