@@ -78,6 +78,17 @@ it('starts Radicale and the stack, writes the sample bookings (one with a meetin
   for (const p of [port, sqsPort, radicalePort]) expect(await canConnect(p)).toBe(false);
 });
 
+it('run again on the same LOCAL_DATA_DIR: the same connection, the sample bookings rewritten in place (still three events)', { timeout: 90_000 }, async () => {
+  const demo = runDemo({ PORT: String(await freePort()), SQS_PORT: String(await freePort()), LOCAL_DATA_DIR: dataDir });
+  child = demo.proc;
+  await demo.printed(/Dashboard: (\S+)/);
+  expect(demo.output().stdout).toContain('3 of 3 written');
+  const home = join(dataDir, 'demo-caldav', 'collections', 'collection-root', 'demo@example.com', 'home');
+  expect(readdirSync(home).filter((n) => n.endsWith('.ics'))).toHaveLength(3);
+  demo.proc.kill('SIGINT');
+  expect((await demo.exited)[0]).toBe(0);
+});
+
 it('without Radicale: the exact apt-get command, exit code 1, nothing started', async () => {
   const port = await freePort();
   const demo = runDemo({ PORT: String(port), LOCAL_DATA_DIR: dataDir, RADICALE_BIN: join(dataDir, 'no-such-radicale') });
