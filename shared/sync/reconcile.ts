@@ -49,7 +49,7 @@ export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarg
       Object.assign(target, await target.rediscover());
       applied = await apply(deps, target, record);
     }
-    if (await deps.bookings.markApplied(target.accountId, bookingId, record.seq, applied)) return true;
+    if (await deps.bookings.markApplied(target.accountId, bookingId, record.seq, applied, record.generation)) return true;
   }
   throw new CaldavError('transient', 'booking kept changing while it was synced');
 }
@@ -67,12 +67,15 @@ class StaleCalendar extends Error {}
 export const objectUrl = (calendarUrl: string, filename: string) => new URL(filename, calendarUrl.endsWith('/') ? calendarUrl : `${calendarUrl}/`).href;
 
 /**
- * Where the event is: where we last wrote it (the user may have moved it to another calendar
- * since: that URL is remembered), on the calendar's current host (iCloud moves accounts
- * between partition hosts; paths stay) — or, never written, our own name in the calendar.
+ * Where the event is: where we last wrote it with this connection (the user may have moved it
+ * to another calendar since: that URL is remembered), on the calendar's current host (iCloud
+ * moves accounts between partition hosts; paths stay) — or, never written, our own name in
+ * the calendar.
  */
 function eventLocation(target: CalendarTarget, record: BookingRecord, filename: string): { url: string; known: boolean } {
-  if (record.appliedState === 'event' && record.eventUrl) {
+  // Written with an earlier connection (a write that raced a disconnect): not this account's URL.
+  const sameConnection = record.appliedGeneration === undefined || record.appliedGeneration === record.generation;
+  if (record.appliedState === 'event' && record.eventUrl && sameConnection) {
     const last = new URL(record.eventUrl);
     return { url: new URL(last.pathname + last.search, target.calendarUrl).href, known: true };
   }
