@@ -272,7 +272,7 @@ it('converges to the model through faults, a CalDAV server restart and a connect
   await new Promise((r) => setTimeout(r, 1000));
   await killConnector();
   await startConnector();
-  await send([...first, ...second]);
+  await send([...first, ...hostMessages, ...second]);
 
   // 3. The host's changes, once the connector has written those events (amid the faults).
   await until('the host accounts are written', async () => {
@@ -317,7 +317,7 @@ it('converges to the model through faults, a CalDAV server restart and a connect
     if (Object.values(summary).every((n) => n === 0)) {
       const writes = proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'DELETE').length;
       console.info(
-        `chaos seed ${SEED}: ${finals.size} bookings, ${messages.length} messages (+${first.length + second.length} re-sent), ` +
+        `chaos seed ${SEED}: ${finals.size} bookings, ${messages.length} messages (+${first.length + hostMessages.length + second.length} re-sent), ` +
           `${writes} writes, faults ${JSON.stringify(faults)}; 0 lost, 0 duplicated, 0 stale, 0 leftover`,
       );
       break;
