@@ -111,7 +111,7 @@ export async function checkAccount(deps: DetectDeps, connection: Connection, cre
   for (const mark of vanished) for (const record of byCalendar.get(pathOf(mark.url)) ?? []) consider(pathOf(mark.url), record, { kind: 'missing' });
 
   await mapLimit(missing, 2, async ({ record, calendar }) => {
-    const outcome = await confirmMissing(counted.objects, connection, credentials, record);
+    const outcome = await confirmMissing(counted.objects, connection, credentials, record, listing.map((c) => c.url));
     if (outcome.kind === 'deleted') reports.push({ calendar, ...report(record, { kind: 'deleted' }) });
     else if (outcome.kind === 'moved') {
       if (await deps.bookings.relocate(record.accountId, record.bookingId, record.seq, outcome.url, outcome.etag)) result.moved += 1;
@@ -211,11 +211,12 @@ function setPresent(objects: Map<string, Observation>, o: DavObject) {
 type Confirmed = { kind: 'deleted' } | { kind: 'moved'; url: string; etag?: string } | { kind: 'there' } | { kind: 'unknown' };
 
 /** A booking event missing from a listing: gone for good, moved, or there after all (a listing that lagged)? */
-async function confirmMissing(objects: DetectDeps['objects'], connection: Connection, credentials: DavCredentials, record: BookingRecord): Promise<Confirmed> {
+async function confirmMissing(objects: DetectDeps['objects'], connection: Connection, credentials: DavCredentials, record: BookingRecord, calendars: string[]): Promise<Confirmed> {
   try {
     const url = eventUrlOn(record, connection.homeUrl);
     if ((await objects.currentEtag(url, credentials)) !== undefined) return { kind: 'there' };
-    const found = await objects.findByUid(connection.homeUrl, bookingObjectId(record.accountId, record.bookingId).uid, credentials);
+    // The UID search goes over the calendars the check just listed (one REPORT each, no PROPFIND).
+    const found = await objects.findByUid(connection.homeUrl, bookingObjectId(record.accountId, record.bookingId).uid, credentials, calendars);
     if (!found) return { kind: 'deleted' };
     return samePath(found.url, url) ? { kind: 'there' } : { kind: 'moved', url: found.url, ...(found.etag ? { etag: found.etag } : {}) };
   } catch (err) {
@@ -224,12 +225,12 @@ async function confirmMissing(objects: DetectDeps['objects'], connection: Connec
   }
 }
 
-/** Counts the requests of the object client (each call is exactly one request, findByUid 1 + one per calendar searched). */
+/** Counts the requests of the object client: a GET is one; a UID search one per calendar (all of them: the most it makes). */
 function countingObjects(inner: DetectDeps['objects']) {
   let n = 0;
   const objects: DetectDeps['objects'] = {
     currentEtag: (...a) => ((n += 1), inner.currentEtag(...a)),
-    findByUid: (...a) => ((n += 2), inner.findByUid(...a)),
+    findByUid: (...a) => ((n += a[3]?.length ?? 2), inner.findByUid(...a)),
   };
   return { objects, requests: () => n };
 }

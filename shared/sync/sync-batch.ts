@@ -112,7 +112,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts:
       for (const p of [...work.events.values()].flat()) if (!results.has(p.id)) set(p.id, recorded ? { kind: 'scheduled', error: 'internal_error' } : { kind: 'retry', error: 'internal_error', recorded: false });
       for (const r of work.redrives) if (!results.has(r.id)) set(r.id, { kind: 'scheduled', error: 'internal_error' });
     } finally {
-      if (work.checks.length) await checkHostChanges(deps, accountId, work.checks, set);
+      if (work.checks.length) await checkHostChanges(deps, accountId, work.checks, set, opts.deadline);
     }
   });
 
@@ -124,9 +124,12 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts:
  * check, whatever the number of check messages. A check that fails is not retried: the next
  * interval's check comes soon enough.
  */
-async function checkHostChanges(deps: BatchDeps, accountId: string, ids: string[], set: (id: string, r: Result) => void) {
+async function checkHostChanges(deps: BatchDeps, accountId: string, ids: string[], set: (id: string, r: Result) => void, deadline?: number) {
   let outcome = { failed: true, reported: 0, requests: 0 };
-  if (deps.hostCheck) {
+  // Too little of the invocation left for a few requests: this interval's check is skipped.
+  const outOfTime = deadline !== undefined && deadline - Date.now() < 2 * deps.caldav.timeoutMs;
+  if (outOfTime) deps.log.info('host-change check skipped: the invocation is out of time', { accountId });
+  else if (deps.hostCheck) {
     try {
       outcome = await deps.hostCheck(accountId);
     } catch (err) {
