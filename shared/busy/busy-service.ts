@@ -8,7 +8,8 @@ import type { Log } from '../logger.js';
 import { calendarKey, newGeneration, type BusyCache, type BusyCacheStore, type CachedObject, type CalendarSnapshot } from '../store/busy-cache.js';
 import type { Connection, ConnectionStore, StoredCalendar } from '../store/connections.js';
 import { checkedCalendars, listChanged, mergeListing } from './calendars.js';
-import { busyIntervals, ownAddressSet, reduceObject, UnreadableObject } from './ical.js';
+import { busyIntervals } from './expand.js';
+import { ownAddressSet, reduceObject, UNREADABLE } from './ical.js';
 import { mergeIntervals, toIso } from './intervals.js';
 import type { BusyWindow } from './window.js';
 
@@ -70,11 +71,12 @@ export async function readBusy(deps: BusyDeps, accountId: string, win: BusyWindo
   const cache = await deps.cache.load(accountId);
   const need = { from: win.from - SLACK_MS, to: win.to + SLACK_MS };
   const answer = (snaps: CalendarSnapshot[], asOf: number): BusyAnswer => {
-    const { intervals, truncated } = busyIntervals(
+    const { intervals, inexact, steps, outOfBudget } = busyIntervals(
       snaps.flatMap((s) => [...s.objects.values()].map((o) => o.ics)),
       win,
     );
-    if (truncated) deps.log.warn('recurring events expanded only partly', { accountId, truncated });
+    // Never silent: what could not be expanded exactly is in the answer as busy, and logged.
+    if (inexact) deps.log.warn('busy read: events counted busy without exact expansion', { accountId, inexact, steps, outOfBudget });
     return {
       from: toIso(win.from),
       to: toIso(win.to),
@@ -169,16 +171,11 @@ async function refresh(
   const accountId = conn.accountId;
   const reduce = (objects: DavObject[], into: Map<string, CachedObject>) => {
     for (const o of objects) {
-      if (!o.data) continue;
-      try {
-        const ics = reduceObject(o.data, own);
-        if (ics) into.set(o.url, { ...(o.etag ? { etag: o.etag } : {}), ics });
-        else into.delete(o.url);
-      } catch (err) {
-        if (!(err instanceof UnreadableObject)) throw err;
-        into.delete(o.url);
-        deps.log.warn('busy read: a calendar object is not valid iCalendar and is skipped', { accountId, object: o.url });
-      }
+      if (o.data === undefined) continue;
+      const ics = reduceObject(o.data, own);
+      if (ics === UNREADABLE) deps.log.warn('busy read: a calendar object is not iCalendar (or too large to read): it counts busy', { accountId, object: o.url });
+      if (ics) into.set(o.url, { ...(o.etag ? { etag: o.etag } : {}), ics });
+      else into.delete(o.url);
     }
   };
   const fullRead = async (cal: StoredCalendar, previous?: CalendarSnapshot): Promise<CalendarSnapshot> => {

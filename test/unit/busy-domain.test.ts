@@ -1,6 +1,7 @@
 /** The pure parts of busy times: the window, wall-clock conversion, merging, reduction. */
 import { describe, expect, it } from 'vitest';
-import { busyIntervals, ownAddressSet, reduceObject } from '../../shared/busy/ical.js';
+import { busyIntervals } from '../../shared/busy/expand.js';
+import { ownAddressSet, reduceObject, UNREADABLE } from '../../shared/busy/ical.js';
 import { mergeIntervals } from '../../shared/busy/intervals.js';
 import { parseBusyQuery } from '../../shared/busy/window.js';
 import { wallTimeToUtc } from '../../shared/busy/zone.js';
@@ -61,9 +62,10 @@ describe('reduceObject and busyIntervals', () => {
     for (const gone of ['Secret', 'Private', 'Home', 'ann@', 'boss@', 'me@icloud.com', 'CN=']) expect(reduced).not.toContain(gone);
   });
 
-  it('a VTODO-only object reduces to nothing; text that is not iCalendar is refused', () => {
+  it('a VTODO-only object reduces to nothing; text that is not iCalendar is UNREADABLE (busy over the whole window)', () => {
     expect(reduceObject(cal('BEGIN:VTODO', 'UID:t', 'DUE:20270105T090000Z', 'END:VTODO'), own)).toBeUndefined();
-    expect(() => reduceObject('not a calendar', own)).toThrow();
+    expect(reduceObject('not a calendar', own)).toBe(UNREADABLE);
+    expect(busyIntervals([UNREADABLE], win).intervals).toEqual([{ start: win.from, end: win.to }]);
   });
 
   it('an instance invited without its series counts on its own; a moved instance from after the window is found', () => {
