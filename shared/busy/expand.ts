@@ -2,7 +2,7 @@ import ICAL from 'ical.js';
 import { INEXACT_MARK, isFree, UNREADABLE } from './ical.js';
 import type { Interval } from './intervals.js';
 import { Budget, checkedRule, Inexact, iterate, startNear, wallMs, withBudget } from './recurrence.js';
-import { ianaZoneOf, wallTimeToUtc } from './zone.js';
+import { ianaZoneOf, offsetAt, wallTimeToUtc } from './zone.js';
 
 /**
  * Reduced objects (ical.ts) → busy intervals in a window, exact as RFC 5545 defines it:
@@ -37,9 +37,7 @@ export interface ExpandResult {
 }
 
 const DAY = 86_400_000;
-/** Wall clocks run at most 14 h ahead of UTC and 12 h behind: beyond that margin wall time orders like instants. */
-const WALL_MARGIN = 2 * DAY;
-const EARLIEST_OFFSET = 14 * 3_600_000;
+const HOUR = 3_600_000;
 
 /** Busy intervals (unmerged, unclipped) of reduced objects that may overlap the window. */
 export function busyIntervals(objects: Iterable<string>, win: ExpandWindow, budget = new Budget()): ExpandResult {
@@ -177,11 +175,11 @@ class Expansion {
     }
 
     const rules = m.getAllProperties('rrule').map(checkedRule);
-    const lead = len.days * DAY + DAY + len.ms; // the longest an instance can last
+    const lead = (len.days ? (len.days + 1) * DAY : 0) + len.ms; // the longest an instance can last (a nominal day may have 25 hours)
+    const stopAt = this.wallAt(this.win.to, dtstart, tzid) + HOUR;
     for (const rule of rules) {
-      const start = startNear(rule, dtstart, this.win.from - lead - WALL_MARGIN);
+      const start = startNear(rule, dtstart, this.wallAt(this.win.from - lead, dtstart, tzid) - HOUR);
       this.cursor = start === dtstart ? this.instant(dtstart, tzid) : this.win.from - lead;
-      const stopAt = this.win.to + WALL_MARGIN;
       const it = iterate(rule, start);
       for (let t = it.next(); t; t = it.next()) {
         if (wallMs(t) > stopAt) break;
@@ -241,6 +239,18 @@ class Expansion {
     if (end > start && start < this.win.to && end > this.win.from) this.out.push({ start, end });
   }
 
+  /** The wall clock (as if UTC, ms) of the series' zone at an instant: where its iteration is. */
+  private wallAt(ms: number, dtstart: ICAL.Time, tzid: string | undefined): number {
+    if (!dtstart.isDate && !isFloating(dtstart)) {
+      const t = ICAL.Time.fromJSDate(new Date(ms), true);
+      t.zone = ICAL.Timezone.utcTimezone;
+      return wallMs(t.convertToZone(dtstart.zone!));
+    }
+    const zone = !dtstart.isDate && tzid !== undefined ? ianaZoneOf(tzid) : this.win.timeZone;
+    if (!zone) throw new Inexact('unknown TZID');
+    return ms + offsetAt(ms, zone);
+  }
+
   /**
    * An ICAL.Time as ms since the epoch. UTC and times with a VTIMEZONE in the object are
    * ical.js's to convert; all-day and floating times are the wall clock in the request's zone;
@@ -258,6 +268,9 @@ class Expansion {
     return wallTimeToUtc({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second }, name);
   }
 }
+
+/** Wall clocks run at most 14 h ahead of UTC. */
+const EARLIEST_OFFSET = 14 * HOUR;
 
 /** The earliest instant a group could start at, whatever its zone means: for the fail-closed answer. */
 function firstPossible(group: ICAL.Component[], win: ExpandWindow): number {
