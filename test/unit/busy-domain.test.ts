@@ -92,3 +92,22 @@ describe('reduceObject and busyIntervals', () => {
     expect(got).toEqual([{ start: Z('2027-01-05T15:00:00Z'), end: Z('2027-01-06T15:00:00Z') }]);
   });
 });
+
+describe('parseBusyQuery: real instants only', () => {
+  const ok = (from: string, to = '2027-03-05T00:00:00Z') => {
+    try {
+      parseBusyQuery({ from, to });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  it('2027-02-30, 2026-02-29, 24:00, minute 60, second 60, month 13, offset +25:00 are refused; 2028-02-29 and offsets are fine', () => {
+    for (const bad of ['2027-02-30T10:00:00Z', '2026-02-29T00:00:00Z', '2027-03-01T24:00:00Z', '2027-03-01T10:60:00Z', '2027-03-01T10:00:60Z', '2027-13-01T00:00:00Z', '2027-03-01T00:00:00+25:00', '2027-04-31T00:00:00Z']) {
+      expect(ok(bad, '2027-05-05T00:00:00Z'), bad).toBe(false);
+    }
+    expect(ok('2028-02-29T00:00:00Z', '2028-03-01T00:00:00Z')).toBe(true);
+    expect(ok('2027-03-01T23:59:59.999+05:30')).toBe(true);
+    expect(ok('2027-03-01T10:00-0800')).toBe(true);
+  });
+});
