@@ -171,8 +171,8 @@ async function refresh(
   const accountId = conn.accountId;
   const reduce = (objects: DavObject[], into: Map<string, CachedObject>) => {
     for (const o of objects) {
-      if (o.data === undefined) continue;
-      const ics = reduceObject(o.data, own);
+      if (o.data === undefined && !o.unread) continue;
+      const ics = o.unread ? UNREADABLE : reduceObject(o.data!, own);
       if (ics === UNREADABLE) deps.log.warn('busy read: a calendar object is not iCalendar (or too large to read): it counts busy', { accountId, object: o.url });
       if (ics) into.set(o.url, { ...(o.etag ? { etag: o.etag } : {}), ics });
       else into.delete(o.url);
@@ -184,20 +184,25 @@ async function refresh(
     const coverageFrom = Math.min(need.from, t - COVER_BEFORE_MS, previous?.coverageFrom ?? Infinity);
     const coverageTo = Math.max(need.to, t + COVER_AFTER_MS, previous?.coverageTo ?? -Infinity);
     const objects = new Map<string, CachedObject>();
-    reduce(await dav.query(cal.url, coverageFrom, coverageTo), objects);
+    const found = await dav.query(cal.url, coverageFrom, coverageTo);
+    const missing = found.filter((o) => o.data === undefined && !o.unread).map((o) => o.url);
+    // A server that left an object's data out (or sent it empty): ask for it; still none → busy.
+    const fetched = missing.length ? await dav.multigetInPieces(cal.url, missing) : [];
+    for (const url of missing) if (!fetched.some((f) => f.url === url && f.data !== undefined)) fetched.push({ url, unread: true });
+    reduce([...found, ...fetched], objects);
     return { url: cal.url, gen: newGeneration(), token: changeToken(cal), syncToken: cal.syncToken, coverageFrom, coverageTo, syncData: previous?.syncData, chunks: 0, objects };
   };
   const incremental = async (cal: StoredCalendar, snap: CalendarSnapshot): Promise<CalendarSnapshot> => {
     const changes = await dav.syncCollection(cal.url, snap.syncToken!);
     const objects = new Map(snap.objects);
     for (const url of changes.deleted) objects.delete(url);
-    const withData = changes.changed.filter((o) => o.data);
+    const withData = changes.changed.filter((o) => o.data || o.unread);
     const withoutData = changes.changed.filter((o) => !o.data && !(o.etag && objects.get(o.url)?.etag === o.etag));
     reduce(withData, objects);
     let syncData = snap.syncData;
     if (withoutData.length) {
       syncData = false; // next time a changed calendar is read whole: 2 requests instead of 3
-      const fetched = await dav.multiget(cal.url, withoutData.map((o) => o.url));
+      const fetched = await dav.multigetInPieces(cal.url, withoutData.map((o) => o.url));
       for (const o of withoutData) if (!fetched.some((f) => f.url === o.url)) objects.delete(o.url);
       reduce(fetched, objects);
     } else if (withData.length) syncData = true;

@@ -16,6 +16,8 @@ export interface StoredCalendar {
   name: string;
   /** Its events count as busy (PATCH conflictCalendars); new calendars start checked. */
   checkedForConflicts: boolean;
+  /** false for a calendar shared to the account read-only (never a destination; may be checked for conflicts). */
+  writable: boolean;
   /** Change tokens from the listing that found it (a cold busy read starts from them). */
   syncToken?: string;
   ctag?: string;
