@@ -18,6 +18,12 @@ export interface CalendarSpec {
   displayName: string;
   /** Supported components; default `['VEVENT']`. `['VTODO']` makes a Reminders-style list. */
   components?: string[];
+  /**
+   * Shared to its user read-only (iCloud's "view only" sharing): the user may read it (its
+   * current-user-privilege-set says read) but not write; every other user may write it (the
+   * one who shared it).
+   */
+  readOnly?: boolean;
 }
 
 /** What every CalDAV test server offers. */
@@ -75,6 +81,23 @@ export async function startRadicale(opts: StartRadicaleOptions): Promise<Radical
   };
 
   await writeUsers();
+  // owner_only's rules, written out, with the read-only calendars first (the first match wins).
+  const readOnly = [...users.keys()].flatMap((user) => (opts.calendars?.[user] ?? []).filter((c) => c.readOnly).map((c) => ({ user, slug: c.slug })));
+  const rightsFile = path.join(dir, 'rights');
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await writeFile(
+    rightsFile,
+    [
+      ...readOnly.flatMap(({ user, slug }, i) => [
+        `[read-only-${i}]`, `user: ${escape(user)}`, `collection: ${escape(user)}/${escape(slug)}`, 'permissions: r',
+        `[shared-by-${i}]`, 'user: .+', `collection: ${escape(user)}/${escape(slug)}`, 'permissions: rw',
+      ]),
+      '[root]', 'user: .+', 'collection:', 'permissions: R',
+      '[principal]', 'user: .+', 'collection: {user}', 'permissions: RW',
+      '[calendars]', 'user: .+', 'collection: {user}/[^/]+', 'permissions: rw',
+      '',
+    ].join('\n'),
+  );
   await writeFile(
     configFile,
     [
@@ -86,7 +109,7 @@ export async function startRadicale(opts: StartRadicaleOptions): Promise<Radical
       'htpasswd_encryption = plain',
       'delay = 0',
       '[rights]',
-      'type = owner_only',
+      ...(readOnly.length ? ['type = from_file', `file = ${rightsFile}`] : ['type = owner_only']),
       '[storage]',
       `filesystem_folder = ${storage}`,
       '[web]',
