@@ -18,6 +18,8 @@ export const TARGETS = {
   /** Busy reads: a warm read with nothing changed, and after one event changed (cold: one per checked calendar). */
   busyWarmUnchanged: 1,
   busyWarmChanged: 2,
+  /** Warm read of 20 daily series since 2012 + a 15-minute series vs 20 plain events (issue 16, ≤). */
+  busyCostRatio: 3,
 };
 
 export interface BenchReport {
@@ -270,5 +272,12 @@ function busySection(b: BusyResult): string[] {
     `Busy times: ${b.calendars} checked calendars, ${b.eventsPerCalendar} events each (a quarter weekly in Europe/Berlin), a 4-week window; every read revalidates`,
     table(rows),
     `  warm read through the local HTTP API (JWT check, DynamoDB, one PROPFIND, expansion): p50 ${num(b.warmMs.p50)} ms, p95 ${num(b.warmMs.p95)} ms over ${b.warmMs.samples} reads`,
+    ...(b.cost
+      ? [
+          `  cost of history (7-day window, warm, in turns): 20 daily series since 2012 + one 15-minute series since 2022 p50 ${num(b.cost.historyP50)} ms` +
+            ` vs 20 plain events p50 ${num(b.cost.plainP50)} ms: ratio ${num(b.cost.ratio, 2)}   target ≤ ${TARGETS.busyCostRatio}   ${mark(b.cost.ratio <= TARGETS.busyCostRatio)}` +
+            ` (${b.cost.historyBusyIntervals} intervals answered, ${b.cost.samples} reads each)`,
+        ]
+      : []),
   ];
 }
