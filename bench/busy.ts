@@ -29,42 +29,24 @@ export interface BusyResult {
 /** Users (Radicale, one `home` calendar each) of the cost comparison. */
 export const BUSY_COST_USERS = { plain: 'busyplain', history: 'busyold' };
 
-const recurring = (n: number) =>
-  [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//bench//EN',
-    ...BERLIN_VTIMEZONE,
-    'BEGIN:VEVENT',
-    `UID:${randomUUID()}`,
-    'DTSTAMP:20261201T000000Z',
-    `SUMMARY:Weekly ${n}`,
-    `DTSTART;TZID=Europe/Berlin:202612${String(1 + (n % 7)).padStart(2, '0')}T${String(8 + (n % 9)).padStart(2, '0')}0000`,
-    `DTEND;TZID=Europe/Berlin:202612${String(1 + (n % 7)).padStart(2, '0')}T${String(8 + (n % 9)).padStart(2, '0')}4500`,
-    'RRULE:FREQ=WEEKLY;COUNT=52',
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
+/** A recurring event another client wrote: `lines` are its times and rule; in Europe/Berlin unless told. */
+const series = (summary: string, lines: string[], zone = BERLIN_VTIMEZONE) =>
+  ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//bench//EN', ...zone, 'BEGIN:VEVENT', `UID:${randomUUID()}`, 'DTSTAMP:20120101T000000Z', `SUMMARY:${summary}`, ...lines, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+const two = (n: number) => String(n).padStart(2, '0');
 
+const recurring = (n: number) =>
+  series(`Weekly ${n}`, [
+    `DTSTART;TZID=Europe/Berlin:202612${two(1 + (n % 7))}T${two(8 + (n % 9))}0000`,
+    `DTEND;TZID=Europe/Berlin:202612${two(1 + (n % 7))}T${two(8 + (n % 9))}4500`,
+    'RRULE:FREQ=WEEKLY;COUNT=52',
+  ]);
 const daily = (n: number) =>
-  [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//bench//EN',
-    ...BERLIN_VTIMEZONE,
-    'BEGIN:VEVENT',
-    `UID:${randomUUID()}`,
-    'DTSTAMP:20120101T000000Z',
-    `SUMMARY:Daily since 2012 ${n}`,
-    `DTSTART;TZID=Europe/Berlin:201201${String(2 + (n % 20)).padStart(2, '0')}T${String(7 + (n % 12)).padStart(2, '0')}${n % 2 ? '30' : '00'}00`,
-    `DTEND;TZID=Europe/Berlin:201201${String(2 + (n % 20)).padStart(2, '0')}T${String(7 + (n % 12)).padStart(2, '0')}${n % 2 ? '55' : '25'}00`,
+  series(`Daily since 2012 ${n}`, [
+    `DTSTART;TZID=Europe/Berlin:201201${two(2 + (n % 20))}T${two(7 + (n % 12))}${n % 2 ? '30' : '00'}00`,
+    `DTEND;TZID=Europe/Berlin:201201${two(2 + (n % 20))}T${two(7 + (n % 12))}${n % 2 ? '55' : '25'}00`,
     'RRULE:FREQ=DAILY',
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
-const quarterHourly = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//bench//EN', 'BEGIN:VEVENT', `UID:${randomUUID()}`, 'DTSTAMP:20220101T000000Z', 'SUMMARY:Every 15 minutes', 'DTSTART:20220103T000000Z', 'DURATION:PT5M', 'RRULE:FREQ=MINUTELY;INTERVAL=15', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+  ]);
+const quarterHourly = series('Every 15 minutes', ['DTSTART:20220103T000000Z', 'DURATION:PT5M', 'RRULE:FREQ=MINUTELY;INTERVAL=15'], []);
 
 /** Warm-read time of a calendar with a long history against one of plain events, in turns. */
 async function measureCost(world: World, samples: number, problems: string[]) {
