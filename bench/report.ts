@@ -264,7 +264,8 @@ function fairnessSection(f: NonNullable<BenchReport['fairness']>): string[] {
 function busySection(b: BusyResult): string[] {
   const rows = [
     ['busy read', 'requests', 'target', '', 'what the server saw'],
-    ['cold', num(b.cold, 2), String(b.calendars), mark(b.cold <= b.calendars), b.detail.cold.join(' | ')],
+    // Two queries per calendar: in range, and every recurring object (servers' time-range tests on recurrences are not trusted).
+    ['cold', num(b.cold, 2), String(2 * b.calendars), mark(b.cold <= 2 * b.calendars), b.detail.cold.join(' | ')],
     ['warm, nothing changed', num(b.warmUnchanged, 2), String(TARGETS.busyWarmUnchanged), mark(b.warmUnchanged <= TARGETS.busyWarmUnchanged), b.detail.warmUnchanged.join(' | ')],
     ['warm, one event changed', num(b.warmChanged, 2), String(TARGETS.busyWarmChanged), mark(b.warmChanged <= TARGETS.busyWarmChanged), b.detail.warmChanged.join(' | ')],
   ];

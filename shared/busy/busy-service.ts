@@ -59,7 +59,7 @@ const unavailable = () => new DomainError('calendar_unavailable', 'The calendars
  * answered from the stored snapshots when they were confirmed moments ago; otherwise the
  * home is asked what changed (one PROPFIND for all calendars) and only changed calendars are
  * read again (sync-collection, or a time-range calendar-query). A cold read (nothing stored)
- * is one calendar-query per checked calendar. Never answers with busy times missing.
+ * reads each checked calendar whole (two calendar-queries). Never answers with busy times missing.
  */
 export async function readBusy(deps: BusyDeps, accountId: string, win: BusyWindow, info?: BusyReadInfo): Promise<BusyAnswer> {
   const now = deps.now ?? Date.now;
@@ -244,7 +244,7 @@ async function refresh(
     return { snapshots, checkedAt };
   };
 
-  // Cold: nothing stored yet and the tokens seen at connect are known: one query per calendar.
+  // Cold: nothing stored yet and the tokens seen at connect are known: the calendars are read whole (two queries each).
   const checked = checkedCalendars(conn);
   const cold = !cache.state && cache.calendars.size === 0 && checked.every((c) => changeToken(c) !== undefined);
   if (cold) {
