@@ -34,6 +34,14 @@ export const ownAddressSet = (addresses: Iterable<string>) => new Set([...addres
  * VTODO in a mixed calendar); `UNREADABLE` when it is not iCalendar.
  */
 export function reduceObject(ics: string, own: Set<string>): string | undefined {
+  try {
+    return reduce(ics, own);
+  } catch {
+    return UNREADABLE; // whatever ical.js throws on: busy, never a 5xx
+  }
+}
+
+function reduce(ics: string, own: Set<string>): string | undefined {
   if (!/BEGIN:VCALENDAR/i.test(ics)) return UNREADABLE;
   const roots = parseRoots(ics) ?? parseRoots(salvage(ics));
   if (!roots) return UNREADABLE;
