@@ -64,11 +64,28 @@ export function withBudget<T>(budget: Budget, run: () => T): T {
   }
 }
 
-/** ical.js's iterator, charging every candidate it examines to the read's budget (a rule no date matches can't loop for ever). */
+/**
+ * ical.js's iterator, charging every candidate it examines to the read's budget (a rule no
+ * date matches can't loop for ever). Its contracting-rule test, as ical.js's own, except that
+ * the day of week, week number and day of year are worked out only for a rule that has that
+ * part (ical.js computes all three for every candidate; the week number is most of the cost).
+ */
 class BudgetedIterator extends ICAL.RecurIterator {
   override check_contracting_rules(): boolean {
     active?.charge();
-    return super.check_contracting_rules();
+    const last = this.last!;
+    const by = (this as unknown as { by_data: Record<string, unknown> }).by_data;
+    const pass = (part: string, value: () => number | string) => !(part in by) || this.check_contract_restriction(part, value());
+    return (
+      pass('BYSECOND', () => last.second) &&
+      pass('BYMINUTE', () => last.minute) &&
+      pass('BYHOUR', () => last.hour) &&
+      pass('BYDAY', () => ICAL.Recur.numericDayToIcalDay(last.dayOfWeek())) &&
+      pass('BYWEEKNO', () => last.weekNumber(this.rule!.wkst)) &&
+      pass('BYMONTHDAY', () => last.day) &&
+      pass('BYMONTH', () => last.month) &&
+      pass('BYYEARDAY', () => last.dayOfYear())
+    );
   }
 }
 
