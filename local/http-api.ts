@@ -147,8 +147,8 @@ function send(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
-export function lambdaContext(requestId: string, functionName = 'local'): Context {
-  const deadline = Date.now() + 30_000;
+export function lambdaContext(requestId: string, functionName = 'local', timeoutMs = 30_000): Context {
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,

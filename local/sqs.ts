@@ -60,7 +60,18 @@ type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchRespons
  * SQSEvent, deletes what succeeded and leaves the reported failures for redelivery.
  * Emits 'batch' ({ received, failed }) after each handled batch and 'idle' when a poll is empty.
  */
-export function startPoller(opts: { client: SQSClient; queueUrl: string; queueArn?: string; handler: SqsHandler; batchSize?: number; waitSeconds?: number; region?: string; log?: Pick<Log, 'error'> }) {
+export function startPoller(opts: {
+  client: SQSClient;
+  queueUrl: string;
+  queueArn?: string;
+  handler: SqsHandler;
+  batchSize?: number;
+  waitSeconds?: number;
+  /** The handler's time per batch (its Lambda timeout; the queue's visibility timeout must not be shorter). */
+  budgetMs?: number;
+  region?: string;
+  log?: Pick<Log, 'error'>;
+}) {
   const log = opts.log ?? consoleLog;
   const events = new EventEmitter();
   let running = true;
@@ -85,7 +96,7 @@ export function startPoller(opts: { client: SQSClient; queueUrl: string; queueAr
         const event: SQSEvent = { Records: messages.map((m) => toRecord(m, opts.queueArn ?? `arn:aws:sqs:us-east-1:000000000000:${QUEUE_NAME}`, opts.region ?? 'us-east-1')) };
         let failed = new Set(messages.map((m) => m.MessageId!));
         try {
-          const res = await opts.handler(event, lambdaContext(messages[0]!.MessageId!, 'sync'));
+          const res = await opts.handler(event, lambdaContext(messages[0]!.MessageId!, 'sync', opts.budgetMs));
           failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
         } catch (err) {
           log.error('sync handler threw: whole batch retried', { error: (err as Error).message });

@@ -33,7 +33,9 @@ export interface LocalStackOptions {
   sweep?: boolean;
   sweepIntervalSeconds?: number;
   retryBaseSeconds?: number;
-  /** Local queue visibility timeout in seconds (default 30). */
+  /** Each sync consumer's time per batch, in seconds, as the Lambda timeout in the cloud (default 60). */
+  syncBudgetSeconds?: number;
+  /** Local queue visibility timeout in seconds (default 6 × the sync budget, as in the cloud; never less than the budget). */
   visibilityTimeout?: number;
   maxReceiveCount?: number;
   caldavServerUrl?: string;
@@ -68,7 +70,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   const dynamo = await startDynalite({ path: opts.persist === false ? undefined : join(dataDir, 'dynamodb') });
   await ensureTable(dynamo.endpoint, TABLE_NAME, region);
   const maxReceiveCount = opts.maxReceiveCount ?? SYNC_DEFAULTS.maxReceiveCount;
-  const queue = await startLocalQueue({ port: opts.sqsPort ?? (opts.port === 0 ? 0 : 9324), visibilityTimeout: opts.visibilityTimeout, maxReceiveCount, region });
+  // A batch still being worked on must never be handed to the other consumer (two writers of
+  // one account): the visibility timeout is at least the budget the handler stops by.
+  const syncBudgetSeconds = opts.syncBudgetSeconds ?? SYNC_DEFAULTS.syncTimeoutSeconds;
+  const visibilityTimeout = opts.visibilityTimeout ?? syncBudgetSeconds * 6;
+  if (visibilityTimeout < syncBudgetSeconds) throw new Error('visibilityTimeout must be at least syncBudgetSeconds');
+  const queue = await startLocalQueue({ port: opts.sqsPort ?? (opts.port === 0 ? 0 : 9324), visibilityTimeout, maxReceiveCount, region });
   const sweepIntervalSeconds = opts.sweepIntervalSeconds ?? 60;
 
   const config = readConfig({
@@ -112,7 +119,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   const consumers =
     opts.poll === false
       ? []
-      : Array.from({ length: opts.consumers ?? 2 }, () => startPoller({ client: queue.client, queueUrl: queue.queueUrl, handler: handlers.sync, region, log: platform.log }));
+      : Array.from({ length: opts.consumers ?? 2 }, () => startPoller({ client: queue.client, queueUrl: queue.queueUrl, handler: handlers.sync, budgetMs: syncBudgetSeconds * 1000, region, log: platform.log }));
   const sweeper = opts.sweep ?? opts.poll !== false ? startSweeper(handlers.sweep, sweepIntervalSeconds * 1000, platform.log) : undefined;
 
   const jwt = localJwt(dataDir);

@@ -19,8 +19,13 @@ export type AttendeeMode = (typeof ATTENDEE_MODES)[number];
 export const SYNC_DEFAULTS = {
   /** First retry backoff step (seconds); each further attempt doubles it, with jitter. */
   retryBaseSeconds: 30,
-  /** The sweeper runs this often (the cloud's schedule) and re-drives changes older than it. */
-  sweepIntervalSeconds: 300,
+  /**
+   * The sweeper runs this often (the cloud's schedule): it re-drives changes whose retry is
+   * due, and changes not written this long after they arrived.
+   */
+  sweepIntervalSeconds: 60,
+  /** One sync invocation's time (the Lambda timeout; the local consumers' budget). */
+  syncTimeoutSeconds: 60,
   /** Receives of one message before the queue moves it to the dead-letter queue. */
   maxReceiveCount: 10,
   /** Accounts synced at once within a batch. */
@@ -102,6 +107,8 @@ const localSchema = z.object({
   CALDAV_ALLOWED_HOSTS: optionalText,
   CALDAV_TIMEOUT_MS: positiveInt(10_000),
   AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
+  /** `npm run demo`'s CalDAV server: Debian's Radicale (with its own python3, which has bcrypt). */
+  RADICALE_BIN: z._default(z.string().check(z.minLength(1)), '/usr/bin/radicale'),
 });
 
 export type LocalSettings = z.infer<typeof localSchema>;

@@ -4,7 +4,7 @@ import { ConnectionStore } from '../../shared/store/connections.js';
 import { sweep, type SweepResult } from '../../shared/sync/sweeper.js';
 import type { Platform } from '../lib/platform.js';
 
-/** Scheduled (EventBridge, every 5 minutes; the local stack on its own timer): re-drives unwritten changes. */
+/** Scheduled (EventBridge, every minute; the local stack on its own timer): re-drives due and unwritten changes. */
 export function createSweepHandler(p: Platform): () => Promise<SweepResult> {
   const { config } = p;
   if (!config.QUEUE_URL) throw new Error('Invalid configuration: QUEUE_URL is required by the sweeper');

@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CalendarObjects } from '../../shared/caldav/objects.js';
 import { caldavOptions, SYNC_DEFAULTS } from '../../shared/config.js';
 import { BookingStore } from '../../shared/store/bookings.js';
@@ -10,12 +10,25 @@ import { syncBatch, type BatchDeps, type MessageResult } from '../../shared/sync
 import { syncMetrics } from '../lib/metrics.js';
 import type { Platform } from '../lib/platform.js';
 
+/** SQS keeps a message invisible for at most 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * Kept back from the invocation's remaining time for what follows the calendar work: the
+ * records of what was not done, the queue calls, the metrics.
+ */
+export const settleReserveMs = (remainingMs: number) => Math.min(10_000, Math.max(1_000, Math.floor(remainingMs * 0.2)));
+
 /**
  * SQS consumer of the FIFO booking-events queue (ReportBatchItemFailures): booking events
- * become calendar events. Invalid messages go to the dead-letter queue with their reason; a
- * change to retry comes back after its backoff (ChangeMessageVisibility) — unless it is about
- * to run out of receives, then it is acknowledged and left to the sweeper (it is recorded), so
- * the dead-letter queue only ever holds messages that can never be valid.
+ * become calendar events. Invalid messages go to the dead-letter queue with their reason. A
+ * booking that failed on its own is recorded as due later and acknowledged (the sweeper
+ * re-drives it), so it never holds back its account's other bookings. A throttled account's
+ * message comes back after its backoff (ChangeMessageVisibility), pausing the account — unless
+ * it is about to run out of receives or its wait is beyond what SQS can delay: then it is
+ * acknowledged and left to the sweeper (it is recorded), so the dead-letter queue only ever
+ * holds messages that can never be valid. Calendar work stops at a deadline taken from the
+ * Lambda's remaining time; what is not done by then is recorded as due at the next sweep.
  */
 export function createSyncHandler(p: Platform, opts: { random?: () => number } = {}) {
   const { config, log } = p;
@@ -43,13 +56,13 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     }
     if (result.kind !== 'retry') return false;
     const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
-    if (result.recorded && receives >= config.MAX_RECEIVE_COUNT - 1) {
+    const seconds = result.retryAfterSeconds ?? retryDelaySeconds({ attempt: receives, baseSeconds: config.RETRY_BASE_SECONDS, random: opts.random });
+    if (result.recorded && (receives >= config.MAX_RECEIVE_COUNT - 1 || seconds > MAX_VISIBILITY_SECONDS)) {
       handedOver.count += 1;
-      log.warn('change still not written after many receives: left to the sweeper', { messageId: record.messageId, receives });
+      log.warn('change not written: left to the sweeper', { messageId: record.messageId, receives, retryInSeconds: seconds });
       return false;
     }
-    const seconds = result.retryAfterSeconds ?? retryDelaySeconds({ attempt: receives, baseSeconds: config.RETRY_BASE_SECONDS, random: opts.random });
-    await delayRedelivery(record, seconds);
+    await delayRedelivery(record, Math.min(seconds, MAX_VISIBILITY_SECONDS));
     return true;
   }
 
@@ -85,9 +98,15 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     }
   }
 
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  return async (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {
     const records = new Map(event.Records.map((r) => [r.messageId, r]));
-    const results = await syncBatch(deps, event.Records.map((r) => ({ id: r.messageId, body: r.body })));
+    const remaining = context?.getRemainingTimeInMillis();
+    const deadline = remaining === undefined ? undefined : Date.now() + remaining - settleReserveMs(remaining);
+    const results = await syncBatch(
+      deps,
+      event.Records.map((r) => ({ id: r.messageId, body: r.body })),
+      { deadline },
+    );
     const handedOver = { count: 0 };
     const failed = await Promise.all(results.map((r) => settle(r, records.get(r.id)!, handedOver)));
     p.metrics.publish(config.POWERTOOLS_SERVICE_NAME, syncMetrics(results, handedOver.count));

@@ -43,7 +43,7 @@ export function syncMetrics(results: MessageResult[], handedToSweeper: number): 
   const count = (pred: (r: MessageResult) => boolean) => results.filter(pred).length;
   return {
     SyncOk: count((r) => r.kind === 'ok'),
-    SyncRetried: count((r) => r.kind === 'retry') - handedToSweeper,
+    SyncRetried: count((r) => r.kind === 'retry' || r.kind === 'scheduled') - handedToSweeper,
     EventRejected: count((r) => r.kind === 'failed'),
     SyncInvalid: count((r) => r.kind === 'invalid'),
     CredentialsRejected: count((r) => r.kind === 'held' && r.rejected),

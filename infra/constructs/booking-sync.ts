@@ -1,7 +1,8 @@
 // The booking-sync consumer: the FIFO booking-events queue the booking service sends to (one
 // message group per account: one writer per account), its dead-letter queue, the sync
 // function that writes each change to the user's calendar, and the sweeper that re-drives
-// every change not yet written (every 5 minutes), so none is lost to exhausted retries.
+// every change whose retry is due or that is not yet written (every minute), so none is lost
+// to exhausted retries and a booking's retry never holds back its account's other bookings.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -16,7 +17,7 @@ import type { Data } from './data.js';
 
 export const SYNC_SERVICE_NAME = 'apple-calendar-sync';
 export const SWEEP_SERVICE_NAME = 'apple-calendar-sweeper';
-export const SYNC_TIMEOUT = Duration.seconds(60);
+export const SYNC_TIMEOUT = Duration.seconds(SYNC_DEFAULTS.syncTimeoutSeconds);
 /** Receives before a message goes to the dead-letter queue (the sync hands valid changes to the sweeper first). */
 export const MAX_RECEIVE_COUNT = SYNC_DEFAULTS.maxReceiveCount;
 /** How often the sweeper runs; it re-drives changes not written for that long. */
@@ -113,7 +114,7 @@ export class BookingSync extends Construct {
 
     this.sweeper = new ConnectorFunction(this, 'Sweeper', {
       name: 'sweep',
-      description: 'Every 5 minutes: puts every booking change not yet in the calendar back on the booking-events queue',
+      description: 'Every minute: re-drives booking changes whose retry is due or not yet in the calendar on the booking-events queue',
       timeout: Duration.minutes(2),
       serviceName: SWEEP_SERVICE_NAME,
       retainLogs: props.retainLogs,

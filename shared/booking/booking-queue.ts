@@ -7,7 +7,7 @@ const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 250_000;
 
 /**
- * Puts booking events (back) on the FIFO booking-events queue, each in its account's message
+ * Puts messages (back) on the FIFO booking-events queue, each in its account's message
  * group — so whatever puts them there (a reconnect, the sweeper), the one sync writer of that
  * account applies them. Each gets a fresh deduplication id: a re-drive must not be taken for
  * the message it re-drives.
@@ -18,8 +18,8 @@ export class BookingQueue {
     private readonly queueUrl: string,
   ) {}
 
-  /** Sends every event; rejects naming how many could not be sent. */
-  async send(events: BookingEvent[], source: string): Promise<void> {
+  /** Sends every message (a booking event or the connector's own); rejects naming how many could not be sent. */
+  async send(events: ReadonlyArray<Pick<BookingEvent, 'userId'>>, source: string): Promise<void> {
     let failed = 0;
     for (const batch of batches(events.map((e) => ({ group: e.userId, body: JSON.stringify(e) })))) {
       const out = await this.sqs.send(

@@ -7,15 +7,17 @@ export interface CalendarEntry {
   url: string;
   default: boolean;
   checkedForConflicts: boolean;
-  /** false for a calendar shared to the account read-only. */
+  /** False for a read-only (shared-to-you) calendar: it can't be the destination. */
   writable: boolean;
 }
 
 
-/** The stored list; a connection made before busy times knows only its default calendar. */
+/**
+ * The stored list; a connection made before busy times knows only its default calendar, and
+ * one listed before `writable` was stored listed writable calendars only.
+ */
 export function calendarsOf(conn: Connection): StoredCalendar[] {
-  // Lists stored before `writable` held only calendars that could hold bookings: writable.
-  return conn.calendars?.map((c) => ({ ...c, writable: c.writable ?? true })) ?? [{ url: conn.calendarUrl, name: conn.calendarName, checkedForConflicts: true, writable: true }];
+  return (conn.calendars ?? [{ url: conn.calendarUrl, name: conn.calendarName, checkedForConflicts: true, writable: true }]).map((c) => ({ ...c, writable: c.writable ?? true }));
 }
 
 /** The calendars whose events count as busy. */
@@ -43,12 +45,16 @@ const samePath = (a: string, b: string) => {
  */
 export function mergeListing(listed: Array<{ url: string; name: string; writable: boolean; syncToken?: string; ctag?: string }>, previous: StoredCalendar[] | undefined): StoredCalendar[] {
   return listed.map((l) => {
-    const before = previous?.find((p) => sameCollectionUrl(p.url, l.url)) ?? previous?.find((p) => samePath(p.url, l.url));
+    const before = findCalendar(previous ?? [], l.url);
     return { url: l.url, name: l.name, checkedForConflicts: before?.checkedForConflicts ?? true, writable: l.writable, ...(l.syncToken ? { syncToken: l.syncToken } : {}), ...(l.ctag ? { ctag: l.ctag } : {}) };
   });
 }
 
-/** Whether a listing changed what the dashboard shows (calendars added, removed, renamed, or shared with other rights). */
+/** A calendar of a list by its URL — or by its path, after the account moved to another partition host. */
+export const findCalendar = <T extends { url: string }>(list: T[], url: string): T | undefined =>
+  list.find((c) => sameCollectionUrl(c.url, url)) ?? list.find((c) => samePath(c.url, url));
+
+/** Whether a listing changed what the dashboard shows (calendars added, removed, renamed or made read-only). */
 export function listChanged(a: StoredCalendar[] | undefined, b: StoredCalendar[]): boolean {
   if (!a || a.length !== b.length) return true;
   return a.some((x) => !b.some((y) => sameCollectionUrl(x.url, y.url) && x.name === y.name && (x.writable ?? true) === y.writable));

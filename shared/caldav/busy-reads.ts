@@ -30,9 +30,9 @@ export class ResponseTooLarge extends Error {
 export interface HomeCalendar {
   url: string;
   name: string;
-  order?: number;
-  /** false for a calendar shared to the account read-only. */
+  /** False for a read-only (shared-to-you) calendar. */
   writable: boolean;
+  order?: number;
   /** RFC 6578 sync token of the collection, when the server offers one. */
   syncToken?: string;
   /** CalendarServer `getctag`, when the server offers one. */
@@ -83,7 +83,7 @@ export class BusyReads {
     this.headers = basicAuth(opts.credentials);
   }
 
-  /** The calendars of the home that can hold events, with their change tokens. */
+  /** The calendars of the home that can hold events (read-only ones too), with their change tokens. */
   async listHome(homeUrl: string): Promise<HomeCalendar[]> {
     const body = xml(
       `<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/" xmlns:ca="http://apple.com/ns/ical/"><d:prop>` +
@@ -98,7 +98,7 @@ export class BusyReads {
       const collection = toCollection(r, url);
       if (sameCollectionUrl(url, homeUrl) || !canHoldEvents(collection)) continue;
       const p = (r.props ?? {}) as Record<string, unknown>;
-      out.push({ url, name: collection.name, order: collection.order, writable: isWritable(collection), syncToken: text(p.syncToken), ctag: text(p.getctag) });
+      out.push({ url, name: collection.name, writable: isWritable(collection), order: collection.order, syncToken: text(p.syncToken), ctag: text(p.getctag) });
     }
     return out;
   }

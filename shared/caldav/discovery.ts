@@ -12,7 +12,7 @@ export interface Discovery {
   principalUrl: string;
   homeUrl: string;
   calendar: CalendarInfo;
-  /** Every calendar of events in the home (read-only shared ones too), with its change tokens (busy times). */
+  /** Every calendar of the home that can hold events (read-only ones too), with its change tokens (busy times). */
   calendars: ListedCalendar[];
   /** The principal's calendar-user-address-set (e.g. `mailto:` addresses): who "me" is in invitations. */
   addresses: string[];
@@ -20,9 +20,9 @@ export interface Discovery {
   requests: number;
 }
 
-/** A calendar of events as listed under the home, with the tokens that change with its content. */
+/** A calendar as listed under the home, with the tokens that change with its content. */
 export interface ListedCalendar extends CalendarInfo {
-  /** false for a calendar shared to the account read-only (it can still be checked for conflicts). */
+  /** False for a read-only (shared-to-you) calendar: bookings can't be written there. */
   writable: boolean;
   syncToken?: string;
   ctag?: string;
@@ -136,22 +136,18 @@ export function chooseDefaultCalendar(collections: ListedCollection[], defaultUr
   return chosen && { url: chosen.url, name: chosen.name };
 }
 
-export function canHoldBookings(c: ListedCollection): boolean {
-  return canHoldEvents(c) && isWritable(c);
-}
+/** A calendar bookings can be written to: it holds events and is writable. */
+export const canHoldBookings = (c: ListedCollection) => canHoldEvents(c) && isWritable(c);
 
-/** A calendar of events (not a Reminders list, subscription, inbox/outbox or notifications), writable or not. */
+/** A calendar collection that holds events: not a Reminders list, subscription, inbox/outbox or notification collection. */
 export function canHoldEvents(c: ListedCollection): boolean {
   if (!c.resourceTypes.includes('calendar')) return false;
   if (c.resourceTypes.some((t) => ['subscribed', 'scheduleInbox', 'scheduleOutbox', 'notification'].includes(t))) return false;
-  if (c.components && !c.components.includes('VEVENT')) return false;
-  return true;
+  return !c.components || c.components.includes('VEVENT');
 }
 
-/** Whether the account may write to it (current-user-privilege-set); a server that does not say is taken at its word: writable. */
-export function isWritable(c: ListedCollection): boolean {
-  return !c.privileges || c.privileges.some((p) => ['write', 'writeContent', 'bind', 'all'].includes(p));
-}
+/** From `current-user-privilege-set`; a server that does not say is taken as writable. */
+export const isWritable = (c: ListedCollection) => !c.privileges || c.privileges.some((p) => ['write', 'writeContent', 'bind', 'all'].includes(p));
 
 export function toCollection(r: DAVResponse, url: string): ListedCollection {
   const p = (r.props ?? {}) as Record<string, any>;

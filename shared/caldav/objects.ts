@@ -8,6 +8,8 @@ export interface ObjectClientOptions {
   timeoutMs: number;
   /** Hosts that may receive the credentials: a stored calendar URL elsewhere gets no request. */
   allowedHosts: AllowedHosts;
+  /** No request runs past this time (ms since epoch); see withDeadline. */
+  deadline?: number;
   fetch?: typeof fetch;
 }
 
@@ -21,8 +23,13 @@ export type PutResult = { etag?: string };
 export class CalendarObjects {
   private readonly fetch: typeof fetch;
 
-  constructor(opts: ObjectClientOptions) {
+  constructor(private readonly opts: ObjectClientOptions) {
     this.fetch = davFetch(opts);
+  }
+
+  /** The same client, with no request running past `deadline` (one sync invocation's). */
+  withDeadline(deadline: number): CalendarObjects {
+    return new CalendarObjects({ ...this.opts, deadline });
   }
 
   /** PUT with `If-None-Match: *`: 412 (precondition_failed) when the object already exists. */

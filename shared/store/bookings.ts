@@ -24,11 +24,19 @@ export interface BookingRecord {
   generation?: string;
   appliedSeq?: number;
   appliedState?: 'event' | 'deleted';
+  /**
+   * The connection (generation) `eventUrl`/`etag` were written with. A record can outlive its
+   * connection (a write racing a disconnect): a later generation never aims at that old URL.
+   */
+  appliedGeneration?: string;
   eventUrl?: string;
   etag?: string;
   /** Index keys, present only while the change waits to be written. */
   pendingShard?: string;
-  /** When the sweeper should re-drive the change if it is still not written (epoch ms). */
+  /**
+   * When the sweeper re-drives the change if it is still not written (epoch ms): a safety net
+   * after a new change, the backoff's next try after a failure of this booking.
+   */
   dueAt?: number;
   /** Transient failures of this change so far (drives the backoff). */
   attempts?: number;
@@ -38,6 +46,9 @@ export interface BookingRecord {
   updatedAt: string;
   expiresAt: number;
 }
+
+/** What the sweeper reads of a due record (the index query projects no more). */
+export type DueRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'generation'>;
 
 export interface Applied {
   state: 'event' | 'deleted';
@@ -63,7 +74,7 @@ export class BookingStore {
     private readonly table: Table,
     private readonly now: () => number = Date.now,
     /** A change not written within this long is re-driven by the sweeper. */
-    private readonly sweepAfterMs = 300_000,
+    readonly sweepAfterMs = 300_000,
   ) {}
 
   /**
@@ -117,32 +128,43 @@ export class BookingStore {
     return out.Item as BookingRecord | undefined;
   }
 
-  /** Records what the calendar now holds, if the desired state is still the one applied. */
-  async markApplied(accountId: string, bookingId: string, seq: number, applied: Applied): Promise<boolean> {
+  /**
+   * Records what the calendar now holds, if the desired state is still the one applied and
+   * still of the connection (`generation`) it was written with.
+   */
+  async markApplied(accountId: string, bookingId: string, seq: number, applied: Applied, generation?: string): Promise<boolean> {
     const values: Record<string, unknown> = { ':seq': seq, ':state': applied.state, ':url': applied.url };
     let update = 'SET appliedSeq = :seq, appliedState = :state, eventUrl = :url';
+    if (generation) {
+      update += ', appliedGeneration = :gen';
+      values[':gen'] = generation;
+    }
     if (applied.etag) {
       update += ', etag = :etag';
       values[':etag'] = applied.etag;
     }
     update += ` REMOVE pendingShard, dueAt, attempts, failedSeq, failure${applied.etag ? '' : ', etag'}`;
-    return this.conditional(accountId, bookingId, seq, update, values);
+    return this.conditional(accountId, bookingId, seq, update, values, generation ? 'attribute_not_exists(generation) OR generation = :gen' : undefined);
   }
 
-  /** A transient failure: the change stays pending, due for the sweeper after `retryInMs`; returns the attempts so far. */
-  async markRetry(accountId: string, bookingId: string, seq: number, retryInMs: number): Promise<number | undefined> {
+  /**
+   * The change stays pending and is due again at `dueAt` (epoch ms; the sweeper re-drives it
+   * then). `countAttempt`: a failure of this change (the backoff grows), not merely out of time.
+   * Returns the attempts so far; undefined when the record moved on (nothing to retry).
+   */
+  async markRetry(accountId: string, bookingId: string, seq: number, dueAt: number, countAttempt = true): Promise<number | undefined> {
     try {
       const out = await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(accountId, bookingId),
-          UpdateExpression: 'SET dueAt = :due, attempts = if_not_exists(attempts, :zero) + :one',
+          UpdateExpression: countAttempt ? 'SET dueAt = :due, attempts = if_not_exists(attempts, :zero) + :one' : 'SET dueAt = :due',
           ConditionExpression: 'seq = :seq AND attribute_exists(pendingShard)',
-          ExpressionAttributeValues: { ':seq': seq, ':due': this.now() + retryInMs + this.sweepAfterMs, ':zero': 0, ':one': 1 },
-          ReturnValues: 'UPDATED_NEW',
+          ExpressionAttributeValues: { ':seq': seq, ':due': dueAt, ...(countAttempt ? { ':zero': 0, ':one': 1 } : {}) },
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return Number(out.Attributes?.attempts ?? 1);
+      return Number(out.Attributes?.attempts ?? 0);
     } catch (err) {
       if (isConditionFailure(err)) return undefined;
       throw err;
@@ -157,22 +179,28 @@ export class BookingStore {
     });
   }
 
-  /** Makes a refused or held change due again (after a reconnect). */
+  /**
+   * Makes a refused or held change due again (after a reconnect) — only while it is still not
+   * in the calendar: a write that landed meanwhile is never put back into the pending index.
+   */
   async reopen(record: BookingRecord): Promise<boolean> {
-    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET pendingShard = :shard, dueAt = :due REMOVE failedSeq, failure, attempts', {
-      ':seq': record.seq,
-      ':shard': pendingShard(record.accountId),
-      ':due': this.now() + this.sweepAfterMs,
-    });
+    return this.conditional(
+      record.accountId,
+      record.bookingId,
+      record.seq,
+      'SET pendingShard = :shard, dueAt = :due REMOVE failedSeq, failure, attempts',
+      { ':seq': record.seq, ':shard': pendingShard(record.accountId), ':due': this.now() + this.sweepAfterMs },
+      'attribute_not_exists(appliedSeq) OR appliedSeq < :seq',
+    );
   }
 
   /** Pushes a pending change's sweep time out (its account is held until it reconnects). */
-  async postpone(record: BookingRecord, byMs: number): Promise<boolean> {
+  async postpone(record: DueRecord, byMs: number): Promise<boolean> {
     return this.conditional(record.accountId, record.bookingId, record.seq, 'SET dueAt = :due', { ':seq': record.seq, ':due': this.now() + byMs });
   }
 
   /** Deletes one record if it is still at this sequence (an orphan of a gone connection). */
-  async deleteIf(record: BookingRecord): Promise<boolean> {
+  async deleteIf(record: DueRecord): Promise<boolean> {
     try {
       await this.table.doc.send(
         new DeleteCommand({ TableName: this.table.name, Key: key(record.accountId, record.bookingId), ConditionExpression: 'seq = :seq', ExpressionAttributeValues: { ':seq': record.seq } }),
@@ -193,19 +221,24 @@ export class BookingStore {
     return out;
   }
 
-  /** Every pending change, across accounts, whose sweep time has come (the sparse index). */
-  async *due(now = this.now()): AsyncGenerator<BookingRecord> {
+  /**
+   * Every pending change, across accounts, whose sweep time has come (the sparse index), a page
+   * of at most `pageSize` at a time and only the keys the sweeper needs — never all at once.
+   */
+  async *duePages(now = this.now(), pageSize = 200): AsyncGenerator<DueRecord[]> {
     for (let shard = 0; shard < PENDING_SHARDS; shard++) {
       const pages = paginateQuery(
-        { client: this.table.doc },
+        { client: this.table.doc, pageSize },
         {
           TableName: this.table.name,
           IndexName: PENDING_INDEX,
           KeyConditionExpression: 'pendingShard = :shard AND dueAt <= :now',
+          ProjectionExpression: '#a, #b, #s, #g',
+          ExpressionAttributeNames: { '#a': 'accountId', '#b': 'bookingId', '#s': 'seq', '#g': 'generation' },
           ExpressionAttributeValues: { ':shard': `PENDING#${shard}`, ':now': now },
         },
       );
-      for await (const page of pages) yield* (page.Items ?? []) as BookingRecord[];
+      for await (const page of pages) if (page.Items?.length) yield page.Items as DueRecord[];
     }
   }
 
@@ -231,14 +264,14 @@ export class BookingStore {
     return deleted;
   }
 
-  private async conditional(accountId: string, bookingId: string, seq: number, update: string, values: Record<string, unknown>): Promise<boolean> {
+  private async conditional(accountId: string, bookingId: string, seq: number, update: string, values: Record<string, unknown>, andAlso?: string): Promise<boolean> {
     try {
       await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(accountId, bookingId),
           UpdateExpression: update,
-          ConditionExpression: 'seq = :seq',
+          ConditionExpression: andAlso ? `seq = :seq AND (${andAlso})` : 'seq = :seq',
           ExpressionAttributeValues: { ':seq': seq, ...values },
         }),
       );

@@ -7,6 +7,7 @@ import { mapLimit } from '../concurrency.js';
 import type { Log } from '../logger.js';
 import type { BookingRecord } from '../store/bookings.js';
 import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
+import { destinationOf } from '../connection/destination.js';
 import { retryDelaySeconds } from './backoff.js';
 import { reconcileBooking, type CalendarTarget, type ReconcileDeps } from './reconcile.js';
 
@@ -18,6 +19,11 @@ export interface AccountSyncDeps extends ReconcileDeps {
   retryBaseSeconds: number;
   /** Bookings of one account written at once. */
   concurrency?: number;
+  /**
+   * No calendar request starts after this (epoch ms) and running ones are cut off there; a
+   * change not written by then is recorded as due now (the sweeper re-drives it).
+   */
+  deadline?: number;
   now?: () => Date;
   random?: () => number;
 }
@@ -27,8 +33,17 @@ export type BookingOutcome =
   | { kind: 'ok' }
   /** The credentials are rejected: the change waits for a reconnect. `rejected`: a 401 came now. */
   | { kind: 'held'; error: 'credentials_rejected'; rejected: boolean }
-  /** Try again in `retryAfterSeconds` (backoff, never sooner than the server asked). */
+  /**
+   * The account is throttled (429/503): its message comes back in `retryAfterSeconds` (backoff,
+   * never sooner than the server asked), holding the account's group meanwhile — the pause.
+   */
   | { kind: 'retry'; retryAfterSeconds: number; error: string }
+  /**
+   * This booking failed (5xx, a timeout, a conflict) or ran out of time: recorded on its record,
+   * due again after its backoff (`retryInSeconds`, 0 = at the next sweep); its message is
+   * acknowledged, so the account's other bookings go on.
+   */
+  | { kind: 'scheduled'; retryInSeconds: number; error: string }
   /** Refused for good: recorded on the booking, not retried until it changes or the account reconnects. */
   | { kind: 'failed'; error: 'event_rejected' | 'calendar_not_found' | 'calendar_untrusted' };
 
@@ -49,31 +64,38 @@ export async function syncAccountBookings(
   let stopped: { rejected: true } | { throttled: CaldavError } | undefined;
   const target: CalendarTarget = {
     accountId: connection.accountId,
-    calendarUrl: connection.calendarUrl,
+    // New bookings go to the destination; events already written are updated where they are.
+    calendarUrl: destinationOf(connection).url,
+    alertMinutesBefore: connection.alertMinutesBefore,
     homeUrl: connection.homeUrl,
     credentials,
     rediscover: () => rediscover(deps, connection, credentials),
   };
 
+  // The deadline is wall-clock time (the Lambda's), as davFetch's cut-off is.
+  const outOfTime = () => deps.deadline !== undefined && Date.now() >= deps.deadline;
   const syncOne = async ({ bookingId, record }: { bookingId: string; record: BookingRecord }) => {
     let outcome: BookingOutcome;
     if (stopped && 'rejected' in stopped) outcome = { kind: 'held', error: 'credentials_rejected', rejected: false };
-    else if (stopped) outcome = await retryLater(deps, record, stopped.throttled);
+    else if (stopped) outcome = await pauseAccount(deps, record, stopped.throttled);
+    else if (outOfTime()) outcome = await outOfTimeRetry(deps, record);
     else {
       try {
         await reconcileBooking(deps, target, bookingId, record);
         outcome = { kind: 'ok' };
       } catch (err) {
-        outcome = await settleFailure(deps, record, err);
+        outcome = outOfTime() ? await outOfTimeRetry(deps, record) : await settleFailure(deps, record, err);
         if (outcome.kind === 'held') stopped = { rejected: true };
-        else if (outcome.kind === 'retry' && isThrottle(err)) stopped = { throttled: err as CaldavError };
-        deps.log[outcome.kind === 'retry' ? 'warn' : 'error']('booking sync did not complete', {
+        else if (outcome.kind === 'retry') stopped = { throttled: err as CaldavError };
+        const retrying = outcome.kind === 'retry' || outcome.kind === 'scheduled';
+        deps.log[retrying ? 'warn' : 'error']('booking sync did not complete', {
           accountId: connection.accountId,
           bookingId,
           outcome: outcome.kind,
           error: outcome.error,
           status: err instanceof CaldavError ? err.status : undefined,
           ...(outcome.kind === 'retry' ? { retryInSeconds: outcome.retryAfterSeconds } : {}),
+          ...(outcome.kind === 'scheduled' ? { retryInSeconds: outcome.retryInSeconds } : {}),
         });
       }
     }
@@ -86,7 +108,7 @@ export async function syncAccountBookings(
   await mapLimit(rest, deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, syncOne);
 
   const at = (deps.now?.() ?? new Date()).toISOString();
-  const finals = [...outcomes.values()].filter((o) => o.kind !== 'retry');
+  const finals = [...outcomes.values()].filter((o) => o.kind === 'ok' || o.kind === 'failed' || o.kind === 'held');
   if (stopped && 'rejected' in stopped) {
     await deps.connections.recordSync(connection.accountId, { at, outcome: 'failed', error: 'credentials_rejected' }, 'error', connection.ciphertext);
   } else if (finals.length) {
@@ -102,18 +124,45 @@ const isThrottle = (err: unknown) => err instanceof CaldavError && (err.status =
 async function settleFailure(deps: AccountSyncDeps, record: BookingRecord, err: unknown): Promise<Exclude<BookingOutcome, { kind: 'ok' }>> {
   const failure = classify(err);
   if (failure === 'held') return { kind: 'held', error: 'credentials_rejected', rejected: true };
-  if (failure === 'retry') return retryLater(deps, record, err);
+  if (failure === 'retry') return isThrottle(err) ? pauseAccount(deps, record, err as CaldavError) : retryBooking(deps, record, err);
   await deps.bookings.markFailed(record.accountId, record.bookingId, record.seq, failure);
   return { kind: 'failed', error: failure };
 }
 
-/** Records the attempt on the booking (so backoff keeps growing across re-drives) and says when to try again. */
-async function retryLater(deps: AccountSyncDeps, record: BookingRecord, err: unknown): Promise<Extract<BookingOutcome, { kind: 'retry' }>> {
+/** The backoff after this change's next failure (growing across re-drives: attempts are on the record). */
+function backoffSeconds(deps: AccountSyncDeps, record: BookingRecord, err: unknown): number {
   const retryAfterSeconds = err instanceof CaldavError ? err.retryAfterSeconds : undefined;
-  const attempt = (record.attempts ?? 0) + 1;
-  const delay = retryDelaySeconds({ attempt, baseSeconds: deps.retryBaseSeconds, retryAfterSeconds, random: deps.random });
-  await deps.bookings.markRetry(record.accountId, record.bookingId, record.seq, delay * 1000);
-  return { kind: 'retry', retryAfterSeconds: delay, error: err instanceof CaldavError ? 'calendar_unavailable' : 'internal_error' };
+  return retryDelaySeconds({ attempt: (record.attempts ?? 0) + 1, baseSeconds: deps.retryBaseSeconds, retryAfterSeconds, random: deps.random });
+}
+
+const errorCode = (err: unknown) => (err instanceof CaldavError ? 'calendar_unavailable' : 'internal_error');
+const nowMs = (deps: AccountSyncDeps) => (deps.now?.() ?? new Date()).getTime();
+
+/**
+ * A failure of this booking alone: due again after its backoff, re-driven by the sweeper then.
+ * Its message is acknowledged, so it never holds back the account's other bookings.
+ */
+async function retryBooking(deps: AccountSyncDeps, record: BookingRecord, err: unknown): Promise<Extract<BookingOutcome, { kind: 'scheduled' }>> {
+  const delay = backoffSeconds(deps, record, err);
+  await deps.bookings.markRetry(record.accountId, record.bookingId, record.seq, nowMs(deps) + delay * 1000);
+  return { kind: 'scheduled', retryInSeconds: delay, error: errorCode(err) };
+}
+
+/** Not written before the invocation's deadline: due now, no attempt counted (nothing failed). */
+async function outOfTimeRetry(deps: AccountSyncDeps, record: BookingRecord): Promise<Extract<BookingOutcome, { kind: 'scheduled' }>> {
+  await deps.bookings.markRetry(record.accountId, record.bookingId, record.seq, nowMs(deps), false);
+  return { kind: 'scheduled', retryInSeconds: 0, error: 'out_of_time' };
+}
+
+/**
+ * The account is throttled: its message comes back after the backoff and holds the group
+ * meanwhile (the pause). The record is due a sweep interval later still, so the sweeper is the
+ * safety net, not a second writer racing the redelivery.
+ */
+async function pauseAccount(deps: AccountSyncDeps, record: BookingRecord, err: CaldavError): Promise<Extract<BookingOutcome, { kind: 'retry' }>> {
+  const delay = backoffSeconds(deps, record, err);
+  await deps.bookings.markRetry(record.accountId, record.bookingId, record.seq, nowMs(deps) + delay * 1000 + deps.bookings.sweepAfterMs);
+  return { kind: 'retry', retryAfterSeconds: delay, error: 'calendar_unavailable' };
 }
 
 function classify(err: unknown): 'held' | 'retry' | 'event_rejected' | 'calendar_not_found' | 'calendar_untrusted' {
@@ -136,17 +185,24 @@ function classify(err: unknown): 'held' | 'retry' | 'event_rejected' | 'calendar
   }
 }
 
-/** The stored calendar URL went stale (iCloud moved the account): discover again, keep the new URL. */
+/**
+ * The stored calendar URL went stale (iCloud moved the account, or the destination was
+ * deleted): discover again, keep the new URLs; new bookings go to the destination as listed
+ * now, or to the default calendar when it is gone.
+ */
 async function rediscover(deps: AccountSyncDeps, connection: Connection, credentials: DavCredentials): Promise<{ calendarUrl: string; homeUrl: string }> {
   let found;
   try {
-    found = await discoverCalendar({ ...deps.caldav, credentials });
+    found = await discoverCalendar({ ...deps.caldav, credentials, deadline: deps.deadline });
   } catch (err) {
     // Refused on its own principal: the Apple ID can't be used (locked, CalDAV off).
     if (err instanceof CaldavError && err.failure === 'forbidden') throw new CaldavError('unauthorized', err.message, err.status);
     throw err;
   }
   deps.log.info('calendar re-discovered', { accountId: connection.accountId, from: connection.calendarUrl, to: found.calendar.url });
-  await deps.connections.updateCalendar(connection.accountId, connection.ciphertext, found, mergeListing(found.calendars, connection.calendars));
-  return { calendarUrl: found.calendar.url, homeUrl: found.homeUrl };
+  const calendars = mergeListing(found.calendars, connection.calendars);
+  await deps.connections.updateCalendar(connection.accountId, connection.ciphertext, found, calendars);
+  const destination = destinationOf({ ...connection, calendarUrl: found.calendar.url, calendarName: found.calendar.name, calendars });
+  if (destination.unavailable) deps.log.warn('destination calendar gone: new bookings go to the default calendar', { accountId: connection.accountId });
+  return { calendarUrl: destination.url, homeUrl: found.homeUrl };
 }

@@ -10,10 +10,12 @@ export interface ReconcileDeps {
   attendeeMode: AttendeeMode;
 }
 
-/** One account's calendar as used while syncing; `calendarUrl` changes after a re-discovery. */
+/** One account's calendar as used while syncing: `calendarUrl` is where new bookings go (the destination); it changes after a re-discovery. */
 export interface CalendarTarget {
   accountId: string;
   calendarUrl: string;
+  /** The display alert of events written now (PATCH alertMinutesBefore); none when absent. */
+  alertMinutesBefore?: number;
   /** The account's calendar home (where a moved event is looked for). */
   homeUrl: string;
   credentials: DavCredentials;
@@ -47,7 +49,7 @@ export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarg
       Object.assign(target, await target.rediscover());
       applied = await apply(deps, target, record);
     }
-    if (await deps.bookings.markApplied(target.accountId, bookingId, record.seq, applied)) return true;
+    if (await deps.bookings.markApplied(target.accountId, bookingId, record.seq, applied, record.generation)) return true;
   }
   throw new CaldavError('transient', 'booking kept changing while it was synced');
 }
@@ -65,12 +67,15 @@ class StaleCalendar extends Error {}
 export const objectUrl = (calendarUrl: string, filename: string) => new URL(filename, calendarUrl.endsWith('/') ? calendarUrl : `${calendarUrl}/`).href;
 
 /**
- * Where the event is: where we last wrote it (the user may have moved it to another calendar
- * since: that URL is remembered), on the calendar's current host (iCloud moves accounts
- * between partition hosts; paths stay) — or, never written, our own name in the calendar.
+ * Where the event is: where we last wrote it with this connection (the user may have moved it
+ * to another calendar since: that URL is remembered), on the calendar's current host (iCloud
+ * moves accounts between partition hosts; paths stay) — or, never written, our own name in
+ * the calendar.
  */
 function eventLocation(target: CalendarTarget, record: BookingRecord, filename: string): { url: string; known: boolean } {
-  if (record.appliedState === 'event' && record.eventUrl) {
+  // Written with an earlier connection (a write that raced a disconnect): not this account's URL.
+  const sameConnection = record.appliedGeneration === undefined || record.appliedGeneration === record.generation;
+  if (record.appliedState === 'event' && record.eventUrl && sameConnection) {
     const last = new URL(record.eventUrl);
     return { url: new URL(last.pathname + last.search, target.calendarUrl).href, known: true };
   }
@@ -103,7 +108,7 @@ async function apply(deps: ReconcileDeps, target: CalendarTarget, record: Bookin
   }
 
   if (!record.booking) throw new Error('booking record has no event data');
-  const ics = bookingToIcs(record.booking, { uid }, { attendeeMode: deps.attendeeMode });
+  const ics = bookingToIcs(record.booking, { uid }, { attendeeMode: deps.attendeeMode, alertMinutesBefore: target.alertMinutesBefore });
   try {
     // With its ETag an update only replaces the object we wrote: moved away, that is a 412,
     // never a second copy. (Without one — iCloud may not send it — the account-wide UID rule

@@ -1,10 +1,9 @@
-import type { BookingEvent } from '../booking/booking-event.js';
 import type { BookingQueue } from '../booking/booking-queue.js';
 import { mapLimit } from '../concurrency.js';
 import type { Log } from '../logger.js';
-import type { BookingRecord, BookingStore } from '../store/bookings.js';
+import type { BookingStore, DueRecord } from '../store/bookings.js';
 import type { ConnectionStore } from '../store/connections.js';
-import { latestEvent } from './requeue.js';
+import { redriveMessages } from './sync-message.js';
 
 export interface SweepDeps {
   bookings: BookingStore;
@@ -13,6 +12,8 @@ export interface SweepDeps {
   log: Log;
   /** A re-driven change is looked at again after this long if it is still not written. */
   sweepAfterMs: number;
+  /** Due records read per index page (the sweeper holds one page at a time). */
+  pageSize?: number;
   now?: () => Date;
 }
 
@@ -31,42 +32,46 @@ export interface SweepResult {
 const HELD_RECHECK_MS = 6 * 3600_000;
 
 /**
- * Level-triggered healing: finds every booking change not yet in the calendar whose time has
- * come (the sparse `pending` index, never a table scan) and puts its latest event back on the
- * queue, in its account's group. Whatever was lost — a message that ran out of receives, a
- * crash between receive and write, a local queue that died with the process — is written once
- * the server is back. Held changes (connection `error`) wait for the reconnect; changes of a
- * connection that is gone are deleted, never replayed into another one.
+ * Level-triggered healing and the retry schedule: finds every booking change not yet in the
+ * calendar whose time has come (the sparse `pending` index, never a table scan; one page at a
+ * time, keys only) and re-drives it in its account's group (a `connector.redrive` message with
+ * the connection's generation). That is how a booking whose write failed is tried again when
+ * its backoff is over — without holding its account's other bookings back — and how whatever
+ * was lost (a message out of receives, a crash between receive and write, a local queue that
+ * died with the process) is written once the server is back. Held changes (connection `error`)
+ * wait for the reconnect; changes of a connection that is gone are deleted, never replayed
+ * into another one.
  */
 export async function sweep(deps: SweepDeps): Promise<SweepResult> {
-  const byAccount = new Map<string, BookingRecord[]>();
-  for await (const record of deps.bookings.due(deps.now?.().getTime())) {
-    byAccount.set(record.accountId, [...(byAccount.get(record.accountId) ?? []), record]);
-  }
   const result: SweepResult = { due: 0, requeued: 0, held: 0, orphans: 0 };
-  await mapLimit([...byAccount], 4, async ([accountId, records]) => {
-    result.due += records.length;
-    const connection = await deps.connections.get(accountId);
-    const current = records.filter((r) => connection && r.generation === connection.generation);
-    const orphans = records.filter((r) => !current.includes(r));
-    await mapLimit(orphans, 8, (r) => deps.bookings.deleteIf(r));
-    result.orphans += orphans.length;
-    if (!current.length) return;
-    if (connection!.status === 'error') {
-      await mapLimit(current, 8, (r) => deps.bookings.postpone(r, HELD_RECHECK_MS));
-      result.held += current.length;
-      return;
-    }
-    // Postpone first: if sending fails, the next sweep after that tries again.
-    await mapLimit(current, 8, (r) => deps.bookings.postpone(r, deps.sweepAfterMs));
-    const events = current.map(latestEvent).filter((e): e is BookingEvent => e !== undefined);
-    try {
-      await deps.queue.send(events, 'sweeper');
-      result.requeued += events.length;
-    } catch (err) {
-      deps.log.error('sweeper could not requeue booking changes', { accountId, bookings: events.length, error: (err as Error).message });
-    }
-  });
+  for await (const page of deps.bookings.duePages(deps.now?.().getTime(), deps.pageSize)) {
+    const byAccount = new Map<string, DueRecord[]>();
+    for (const r of page) byAccount.set(r.accountId, [...(byAccount.get(r.accountId) ?? []), r]);
+    await mapLimit([...byAccount], 4, (entry) => sweepAccount(deps, entry, result));
+  }
   if (result.due) deps.log.info('sweep', { ...result });
   return result;
+}
+
+async function sweepAccount(deps: SweepDeps, [accountId, records]: [string, DueRecord[]], result: SweepResult): Promise<void> {
+  result.due += records.length;
+  const connection = await deps.connections.get(accountId);
+  const current = records.filter((r) => connection && r.generation === connection.generation);
+  const orphans = records.filter((r) => !current.includes(r));
+  await mapLimit(orphans, 8, (r) => deps.bookings.deleteIf(r));
+  result.orphans += orphans.length;
+  if (!current.length) return;
+  if (connection!.status === 'error') {
+    await mapLimit(current, 8, (r) => deps.bookings.postpone(r, HELD_RECHECK_MS));
+    result.held += current.length;
+    return;
+  }
+  // Postpone first: if sending fails, the next sweep after that tries again.
+  await mapLimit(current, 8, (r) => deps.bookings.postpone(r, deps.sweepAfterMs));
+  try {
+    await deps.queue.send(redriveMessages(accountId, connection!.generation, current.map((r) => r.bookingId)), 'sweeper');
+    result.requeued += current.length;
+  } catch (err) {
+    deps.log.error('sweeper could not requeue booking changes', { accountId, bookings: current.length, error: (err as Error).message });
+  }
 }

@@ -1,10 +1,11 @@
 import { SYNC_DEFAULTS } from '../config.js';
-import { parseBookingEvent, type BookingEvent } from '../booking/booking-event.js';
+import type { BookingEvent } from '../booking/booking-event.js';
 import { mapLimit } from '../concurrency.js';
 import { isPending, type BookingRecord, type BookingStore } from '../store/bookings.js';
 import type { Connection } from '../store/connections.js';
 import { syncAccountBookings, type AccountSyncDeps, type BookingOutcome } from './account-sync.js';
 import type { PasswordCache } from './password-cache.js';
+import { parseSyncMessage, type RedriveMessage } from './sync-message.js';
 
 export interface QueueMessage {
   id: string;
@@ -12,96 +13,113 @@ export interface QueueMessage {
 }
 
 /**
- * What became of one message. `retry` carries the delay before it should come back and
- * whether its change is recorded (then the sweeper would re-drive it even if the message
- * were dropped); `held` whether a 401 was seen just now (vs. the connection already `error`).
+ * What became of one message. Only `retry` and `invalid` keep the message: `retry` comes back
+ * after `retryAfterSeconds` (the account is throttled: the message holds the account's group,
+ * that is the pause; or nothing could be recorded); `scheduled` is a change recorded as due
+ * later on its booking record (the sweeper re-drives it), so the message is acknowledged;
+ * `held` says whether a 401 was seen just now (vs. the connection already `error`).
  */
 export type MessageResult =
   | { id: string; kind: 'ok' | 'skipped' }
   | { id: string; kind: 'held'; rejected: boolean }
   | { id: string; kind: 'failed'; error: string }
   | { id: string; kind: 'invalid'; reason: string }
+  | { id: string; kind: 'scheduled'; error: string }
   | { id: string; kind: 'retry'; retryAfterSeconds?: number; error: string; recorded: boolean };
 
-export interface BatchDeps extends AccountSyncDeps {
+export interface BatchDeps extends Omit<AccountSyncDeps, 'deadline'> {
   bookings: BookingStore;
   passwords: PasswordCache;
   /** Accounts synced at once within a batch. */
   accountConcurrency?: number;
 }
 
+export interface BatchOptions {
+  /** No calendar request runs past this (epoch ms); what is not written by then is due at the next sweep. */
+  deadline?: number;
+}
+
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+type Result = WithoutId<MessageResult>;
 
 interface Pending {
   id: string;
   event: BookingEvent;
 }
 
+/** One account's share of a batch, by message type. */
+interface AccountWork {
+  /** Booking events (contract §2), by booking. */
+  events: Map<string, Pending[]>;
+  /** The connector's re-drives (sweeper, reconnect): write what these bookings' records hold. */
+  redrives: Array<{ id: string; message: RedriveMessage }>;
+}
+
 /**
- * Makes the calendars match a batch of booking events. Each valid message moves its
- * booking's desired state forward (stale and duplicate ones change nothing); then each
- * touched booking is reconciled once. Different accounts run concurrently; within an account
- * different bookings do, changes of the same booking never. Every message gets a result;
- * nothing in the batch blocks the rest.
+ * Makes the calendars match a batch of queue messages. Each valid booking event moves its
+ * booking's desired state forward (stale and duplicate ones change nothing); a re-drive names
+ * bookings whose recorded changes are due; then each touched booking is reconciled once.
+ * Different accounts run concurrently; within an account different bookings do, changes of
+ * the same booking never. Every message gets a result; nothing in the batch blocks the rest.
  */
-export async function syncBatch(deps: BatchDeps, messages: QueueMessage[]): Promise<MessageResult[]> {
+export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts: BatchOptions = {}): Promise<MessageResult[]> {
   const results = new Map<string, MessageResult>();
-  const accounts = new Map<string, Map<string, Pending[]>>();
+  const accounts = new Map<string, AccountWork>();
+  const workOf = (accountId: string) => {
+    let work = accounts.get(accountId);
+    if (!work) accounts.set(accountId, (work = { events: new Map(), redrives: [] }));
+    return work;
+  };
   for (const msg of messages) {
-    const parsed = parseBookingEvent(msg.body);
+    const parsed = parseSyncMessage(msg.body);
     if (!parsed.ok) {
       results.set(msg.id, { id: msg.id, kind: 'invalid', reason: parsed.reason });
-      continue;
+    } else if (parsed.kind === 'booking') {
+      const { userId, booking } = parsed.event;
+      if (parsed.dropped) deps.log.warn('booking event: attendees dropped', { messageId: msg.id, accountId: userId, bookingId: booking.id, reasons: parsed.dropped });
+      const events = workOf(userId).events;
+      events.set(booking.id, [...(events.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
+    } else {
+      switch (parsed.message.type) {
+        case 'connector.redrive':
+          workOf(parsed.message.userId).redrives.push({ id: msg.id, message: parsed.message });
+          break;
+      }
     }
-    const { userId, booking } = parsed.event;
-    if (parsed.dropped) deps.log.warn('booking event: attendees dropped', { messageId: msg.id, accountId: userId, bookingId: booking.id, reasons: parsed.dropped });
-    const byBooking = accounts.get(userId) ?? new Map<string, Pending[]>();
-    accounts.set(userId, byBooking);
-    byBooking.set(booking.id, [...(byBooking.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
   }
 
-  await mapLimit([...accounts], deps.accountConcurrency ?? SYNC_DEFAULTS.accountConcurrency, async ([accountId, byBooking]) => {
-    const setResult = (pending: Pending[], r: WithoutId<MessageResult>) => pending.forEach((p) => results.set(p.id, { ...r, id: p.id } as MessageResult));
-    const all = [...byBooking.values()].flat();
+  const accountDeps: AccountDeps = opts.deadline === undefined ? deps : { ...deps, objects: deps.objects.withDeadline(opts.deadline), deadline: opts.deadline };
+  await mapLimit([...accounts], deps.accountConcurrency ?? SYNC_DEFAULTS.accountConcurrency, async ([accountId, work]) => {
+    const set = (id: string, r: Result) => results.set(id, { ...r, id } as MessageResult);
     let recorded = false;
     try {
-      const outcome = await syncAccount(deps, accountId, byBooking, () => (recorded = true));
-      if (outcome === 'not_connected') return setResult(all, { kind: 'skipped' });
-      for (const [bookingId, result] of outcome) setResult(byBooking.get(bookingId)!, toMessageResult(result));
+      const outcome = await syncAccount(accountDeps, accountId, work, () => (recorded = true));
+      for (const [bookingId, pending] of work.events) for (const p of pending) set(p.id, outcome === 'not_connected' ? { kind: 'skipped' } : toMessageResult(outcome.get(bookingId)));
+      for (const r of work.redrives) set(r.id, outcome === 'not_connected' ? { kind: 'skipped' } : redriveResult(r.message, outcome));
     } catch (err) {
-      deps.log.warn('account sync failed: messages will be retried', { accountId, errorName: (err as Error).name, error: (err as Error).message });
-      for (const pending of byBooking.values()) if (!pending.every((p) => results.has(p.id))) setResult(pending, { kind: 'retry', error: 'internal_error', recorded });
+      deps.log.warn('account sync failed: its changes will be retried', { accountId, errorName: (err as Error).name, error: (err as Error).message });
+      // Recorded changes are due for the sweeper: acknowledged. Re-drives always are (their records are due).
+      for (const p of [...work.events.values()].flat()) if (!results.has(p.id)) set(p.id, recorded ? { kind: 'scheduled', error: 'internal_error' } : { kind: 'retry', error: 'internal_error', recorded: false });
+      for (const r of work.redrives) if (!results.has(r.id)) set(r.id, { kind: 'scheduled', error: 'internal_error' });
     }
   });
 
   return messages.map((m) => results.get(m.id) ?? { id: m.id, kind: 'retry', error: 'internal_error', recorded: false });
 }
 
-type AccountOutcome = 'not_connected' | Map<string, BookingOutcome | { kind: 'skipped' }>;
+type AccountDeps = BatchDeps & Pick<AccountSyncDeps, 'deadline'>;
+type Outcome = BookingOutcome | { kind: 'skipped' };
+type AccountOutcome = 'not_connected' | Map<string, Outcome>;
 
-async function syncAccount(deps: BatchDeps, accountId: string, byBooking: Map<string, Pending[]>, onRecorded: () => void): Promise<AccountOutcome> {
+async function syncAccount(deps: AccountDeps, accountId: string, work: AccountWork, onRecorded: () => void): Promise<AccountOutcome> {
   let connection = await deps.connections.get(accountId);
   if (!connection) {
-    deps.log.info('no Apple Calendar connected: booking events skipped', { accountId, messages: [...byBooking.values()].flat().length });
+    deps.log.info('no Apple Calendar connected: messages skipped', { accountId, messages: [...work.events.values()].flat().length + work.redrives.length });
     return 'not_connected';
   }
-  const outcomes = new Map<string, BookingOutcome | { kind: 'skipped' }>();
-  // Record what each message asks for before any calendar request; what is not pending
-  // afterwards (duplicates, stale messages, changes already written) needs nothing more.
-  const due: Array<{ bookingId: string; record: BookingRecord }> = [];
+  const outcomes = new Map<string, Outcome>();
   const generation = connection.generation;
-  await mapLimit([...byBooking], deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, async ([bookingId, pending]) => {
-    let record: BookingRecord | undefined;
-    for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) record = (await deps.bookings.advance(p.event, generation)) ?? record;
-    record ??= await deps.bookings.get(accountId, bookingId);
-    if (record && isPending(record) && record.generation !== generation) {
-      // Recorded for a connection that is gone (an advance that raced a disconnect): never
-      // written with this one (the sweeper deletes it). A newer change starts it afresh.
-      deps.log.info('booking change of an earlier connection dropped', { accountId, bookingId });
-      outcomes.set(bookingId, { kind: 'skipped' });
-    } else if (record && isPending(record)) due.push({ bookingId, record });
-    else outcomes.set(bookingId, { kind: 'skipped' });
-  });
+  const due = await recordChanges(deps, accountId, generation, work, outcomes);
   onRecorded();
   if (!due.length) return outcomes;
 
@@ -130,12 +148,51 @@ async function syncAccount(deps: BatchDeps, accountId: string, byBooking: Map<st
   return outcomes;
 }
 
-async function syncWith(deps: BatchDeps, connection: Connection, due: Array<{ bookingId: string; record: BookingRecord }>) {
+/**
+ * Records what each booking event asks for before any calendar request, and reads the records
+ * the re-drives name; returns the bookings whose change is pending for this connection. What
+ * is not pending afterwards (duplicates, stale messages, changes already written) needs nothing
+ * more; a change of an earlier connection (an advance that raced a disconnect, a re-drive
+ * queued before one) is never written with this one (the sweeper deletes it).
+ */
+async function recordChanges(deps: AccountDeps, accountId: string, generation: string, work: AccountWork, outcomes: Map<string, Outcome>) {
+  const redriven = new Set(work.redrives.filter((r) => r.message.generation === generation).flatMap((r) => r.message.bookingIds));
+  const touched = new Set([...work.events.keys(), ...redriven]);
+  const due: Array<{ bookingId: string; record: BookingRecord }> = [];
+  await mapLimit([...touched], deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, async (bookingId) => {
+    let record: BookingRecord | undefined;
+    const pending = work.events.get(bookingId) ?? [];
+    for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) record = (await deps.bookings.advance(p.event, generation)) ?? record;
+    record ??= await deps.bookings.get(accountId, bookingId);
+    if (record && isPending(record) && record.generation !== generation) {
+      deps.log.info('booking change of an earlier connection dropped', { accountId, bookingId });
+      outcomes.set(bookingId, { kind: 'skipped' });
+    } else if (record && isPending(record)) due.push({ bookingId, record });
+    else outcomes.set(bookingId, { kind: 'skipped' });
+  });
+  return due;
+}
+
+async function syncWith(deps: AccountDeps, connection: Connection, due: Array<{ bookingId: string; record: BookingRecord }>) {
   const password = await deps.passwords.get(connection.accountId, connection.ciphertext);
   return syncAccountBookings(deps, connection, { username: connection.appleId, password }, due);
 }
 
-function toMessageResult(outcome: BookingOutcome | { kind: 'skipped' }): WithoutId<MessageResult> {
+function toMessageResult(outcome: Outcome | undefined): Result {
+  if (!outcome) return { kind: 'skipped' };
   if (outcome.kind === 'retry') return { ...outcome, recorded: true };
+  if (outcome.kind === 'scheduled') return { kind: 'scheduled', error: outcome.error };
   return outcome;
+}
+
+/**
+ * A re-drive is acknowledged whatever became of its bookings (each outcome is on its record) —
+ * unless the account is throttled: then it comes back after the backoff, holding the group.
+ */
+function redriveResult(message: RedriveMessage, outcomes: Map<string, Outcome>): Result {
+  const of = message.bookingIds.map((id) => outcomes.get(id));
+  const throttled = of.find((o): o is Extract<BookingOutcome, { kind: 'retry' }> => o?.kind === 'retry');
+  if (throttled) return { ...throttled, recorded: true };
+  if (of.some((o) => o?.kind === 'ok')) return { kind: 'ok' };
+  return { kind: 'skipped' };
 }

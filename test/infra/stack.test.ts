@@ -52,10 +52,10 @@ describe('functions', () => {
       ATTENDEE_MODE: 'attendees',
       POWERTOOLS_SERVICE_NAME: 'apple-calendar-sync',
       RETRY_BASE_SECONDS: '30',
-      SWEEP_INTERVAL_SECONDS: '300',
+      SWEEP_INTERVAL_SECONDS: '60',
       MAX_RECEIVE_COUNT: '10',
     });
-    expect(env('sweeper')).toMatchObject({ QUEUE_URL: { Ref: queueId }, SWEEP_INTERVAL_SECONDS: '300' });
+    expect(env('sweeper')).toMatchObject({ QUEUE_URL: { Ref: queueId }, SWEEP_INTERVAL_SECONDS: '60' });
     expect(env('sweeper').KMS_KEY_ID).toBeUndefined(); // it never decrypts
   });
 
@@ -231,9 +231,9 @@ describe('IAM: least privilege', () => {
     for (const s of sweeperSqs) expect(s.Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
   });
 
-  it('runs the sweeper every 5 minutes', () => {
+  it('runs the sweeper every minute', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('sweeper'), 'Arn'] } })],
     });
   });

@@ -1,7 +1,7 @@
 /**
  * Chaos (issue 9): the whole connector as `npm start` runs it — a separate process with two
  * consumers of the FIFO queue and the sweeper — against a real Radicale behind a proxy that
- * injects 429/503, dropped connections and lost answers. Hundreds of bookings over twelve
+ * injects 429/503, per-object 5xx, dropped connections and lost answers. Hundreds of bookings over twelve
  * accounts, with duplicates, producer reordering (cancels before confirms), the CalDAV server
  * killed and restarted, and the connector itself SIGKILLed and restarted on the same data.
  * Every calendar must end exactly at its bookings' final state: none lost, none duplicated,
@@ -39,7 +39,7 @@ let dataDir: string;
 let ports: { http: number; sqs: number };
 let child: ChildProcess | undefined;
 const calendars = new Map<number, string>();
-const faults = { throttled: 0, dropped: 0, lost: 0 };
+const faults = { throttled: 0, dropped: 0, lost: 0, serverError: 0, stuck: 0 };
 
 /** The connector as `npm start` runs it, in its own process (so it can really be killed). */
 async function startConnector(): Promise<void> {
@@ -175,11 +175,20 @@ it('converges to the model through faults, a CalDAV server restart and a connect
     [messages[k], messages[j]] = [messages[j]!, messages[k]!];
   }
 
-  // Faults on every write: throttling, dropped connections, answers lost after the write.
+  // Faults on every write: throttling, dropped connections, answers lost after the write,
+  // 500s of one object — some objects refused with a 500 (and a Retry-After) several times in a
+  // row, as iCloud does for an event it chokes on: their account's other bookings go on.
+  const stuck = new Map<string, number>();
   proxy.setFault(async (req) => {
     if (req.method !== 'PUT' && req.method !== 'DELETE') return undefined;
+    if (!stuck.has(req.path)) stuck.set(req.path, faultRand() < 0.08 ? 3 : 0);
+    if (stuck.get(req.path)! > 0) {
+      stuck.set(req.path, stuck.get(req.path)! - 1);
+      return (faults.stuck++, { status: 500, headers: { 'Retry-After': '2' } });
+    }
     const r = faultRand();
     if (r < 0.06) return (faults.throttled++, { status: r < 0.03 ? 429 : 503, headers: { 'Retry-After': '1' } });
+    if (r < 0.08) return (faults.serverError++, { status: r < 0.07 ? 500 : 502 });
     if (r < 0.09) return (faults.dropped++, { destroy: true });
     if (r < 0.12) return (faults.lost++, { dropResponse: true });
     return { delayMs: Math.floor(faultRand() * 20) };

@@ -340,7 +340,12 @@ describe('nothing lost, refusals visible', () => {
     let conflicts = 0;
     proxy.setFault((req) => (req.method === 'PUT' && req.path === path && conflicts++ < 2 ? { status: 412 } : undefined));
     await send(bookingEvent('confirmed', account, 'bk_412', 0));
-    const written = await settled(account, 'bk_412', 0);
+    // Retried as this booking's own retry: due after its backoff, re-driven by the sweeper.
+    const written = await until('bk_412 written', async () => {
+      await stack.sweep();
+      const r = await record(account, 'bk_412');
+      return r?.appliedSeq === 0 && r;
+    });
     expect(written.failedSeq).toBeUndefined();
     expect(conflicts).toBeGreaterThanOrEqual(2);
     expect((await ctx.api('GET', account)).body).toMatchObject({ failedChanges: 0 });
@@ -348,3 +353,220 @@ describe('nothing lost, refusals visible', () => {
   });
 });
 
+
+describe('one stuck booking never holds back the others (issue 17)', () => {
+  const pendingRecord = async (account: string, bookingId: string) => (await record(account, bookingId))!;
+  /** Makes a scheduled retry due now (instead of waiting out its backoff in the test). */
+  const dueNow = async (account: string, bookingId: string) => {
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    await stack.table.doc.send(
+      new UpdateCommand({ TableName: stack.tableName, Key: { pk: `ACCOUNT#${account}`, sk: `BOOKING#${bookingId}` }, UpdateExpression: 'SET dueAt = :now', ExpressionAttributeValues: { ':now': Date.now() } }),
+    );
+  };
+
+  it('a 500 with Retry-After: 30 for one booking: the account’s next booking is written within seconds, the first after its wait', async () => {
+    const { account, calendarUrl } = await connected();
+    const stuckPath = objectPath(calendarUrl, account, 'bk_stuck');
+    proxy.setFault((req) => (req.method === 'PUT' && req.path === stuckPath ? { status: 500, headers: { 'Retry-After': '30' } } : undefined));
+    const sentAt = Date.now();
+    await send(bookingEvent('confirmed', account, 'bk_stuck', 0));
+    await until('the stuck one tried', async () => proxy.requests.some((r) => r.path === stuckPath && r.status === 500));
+    await send(bookingEvent('confirmed', account, 'bk_next', 0));
+    await settled(account, 'bk_next', 0);
+    expect(Date.now() - sentAt).toBeLessThan(10_000); // not behind the stuck one's 30 s
+    expect(await eventsWithUid(calendarUrl, account, 'bk_next')).toHaveLength(1);
+    // The stuck one waits on its record, never sooner than Retry-After; its message is gone.
+    const stuck = await pendingRecord(account, 'bk_stuck');
+    expect(stuck).toMatchObject({ attempts: 1 });
+    expect(stuck.dueAt!).toBeGreaterThanOrEqual(sentAt + 30_000);
+    expect((await ctx.api('GET', account)).body).toMatchObject({ pendingChanges: 1, failedChanges: 0 });
+    await stack.sweep(); // not due yet: not re-driven
+    await idlePolls(2);
+    expect(proxy.requests.filter((r) => r.path === stuckPath)).toHaveLength(1);
+    // Its time comes (made due now here) and the server is fine again: the sweeper re-drives it.
+    proxy.setFault(undefined);
+    await dueNow(account, 'bk_stuck');
+    await stack.sweep();
+    await settled(account, 'bk_stuck', 0);
+    expect(await eventsWithUid(calendarUrl, account, 'bk_stuck')).toHaveLength(1);
+    expect(proxy.peakInFlight.get(stuckPath)).toBe(1);
+  });
+
+  it('a Retry-After beyond SQS’s 12-hour limit is honoured: kept on the record, nothing comes back sooner', async () => {
+    // One booking refused (500), and another account throttled (503), both for 50 000 s.
+    const one = await connected();
+    const throttled = await connected(BOB);
+    proxy.setFault((req) => (req.method !== 'PUT' ? undefined : { status: req.path.startsWith(new URL(one.calendarUrl).pathname) ? 500 : 503, headers: { 'Retry-After': '50000' } }));
+    const handedOver = () => ctx.output.published.reduce((n, m) => n + (m.values.HandedToSweeper ?? 0), 0);
+    const handedBefore = handedOver();
+    const before = Date.now();
+    await send(bookingEvent('confirmed', one.account, 'bk_far', 0), bookingEvent('confirmed', throttled.account, 'bk_far', 0));
+    for (const account of [one.account, throttled.account]) {
+      const far = await until('the far retry recorded', async () => {
+        const r = await record(account, 'bk_far');
+        return (r?.attempts ?? 0) >= 1 && r;
+      });
+      expect(far.dueAt!).toBeGreaterThanOrEqual(before + 50_000_000);
+    }
+    await until('the throttled one handed to the sweeper', async () => handedOver() > handedBefore);
+    await idlePolls(2); // acknowledged: nothing comes back
+    expect(proxy.requests.filter((r) => r.method === 'PUT')).toHaveLength(2);
+    await stack.sweep(); // not due for 50 000 s
+    await idlePolls(2);
+    expect(proxy.requests.filter((r) => r.method === 'PUT')).toHaveLength(2);
+  });
+});
+
+describe('races of re-drives with reconnects and disconnects (issue 17)', () => {
+  it('a reconnect that reads a change just before it is written never puts it back as pending', async () => {
+    const { account, calendarUrl } = await connected();
+    const path = objectPath(calendarUrl, account, 'bk_reopen');
+    proxy.setFault((req) => (req.method === 'PUT' && req.path === path ? { status: 500 } : undefined));
+    await send(bookingEvent('confirmed', account, 'bk_reopen', 0));
+    await until('a retry recorded', async () => ((await record(account, 'bk_reopen'))?.attempts ?? 0) >= 1);
+    proxy.setFault(undefined);
+    // The reconnect has read the unsettled record; before it reopens it, the change is written
+    // (a redelivered message of the booking).
+    const unhold = beforeWrite(
+      (input) => input.Key?.sk === 'BOOKING#bk_reopen' && /SET pendingShard = :shard/.test(input.UpdateExpression ?? ''),
+      async () => {
+        const body = JSON.stringify(bookingEvent('confirmed', account, 'bk_reopen', 0));
+        await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageGroupId: account, MessageBody: body, MessageDeduplicationId: `again-${Date.now()}` }));
+        await settled(account, 'bk_reopen', 0);
+      },
+    );
+    try {
+      // (Connect's answer may come before the requeue is done: it is not what is checked here.)
+      expect((await ctx.api('POST', account, { appleId: ANN, appSpecificPassword: PASSWORD })).status).toBe(200);
+      await idlePolls(2); // whatever the requeue sent is handled
+    } finally {
+      unhold();
+    }
+    const after = (await record(account, 'bk_reopen'))!;
+    expect(after.appliedSeq).toBe(0);
+    expect(after.pendingShard).toBeUndefined(); // not in the sweeper's index
+    expect((await ctx.api('GET', account)).body).toMatchObject({ pendingChanges: 0 });
+    expect(await eventsWithUid(calendarUrl, account, 'bk_reopen')).toHaveLength(1);
+  });
+
+  it('a re-drive still queued across "disconnect + connect another Apple ID" writes nothing there', async () => {
+    const { account, calendarUrl } = await connected();
+    const retryPath = objectPath(calendarUrl, account, 'bk_queued');
+    proxy.setFault((req) => (req.method === 'PUT' && req.path === retryPath ? { status: 500 } : undefined));
+    await send(bookingEvent('confirmed', account, 'bk_queued', 0));
+    await until('a retry recorded', async () => ((await record(account, 'bk_queued'))?.attempts ?? 0) >= 1);
+    // The account's group is busy (another booking's PUT is held), so the re-drive queues behind it.
+    const blockPath = objectPath(calendarUrl, account, 'bk_block');
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let arrived!: () => void;
+    const atTheDoor = new Promise<void>((r) => (arrived = r));
+    proxy.setFault(async (req) => (req.method === 'PUT' && req.path === blockPath ? (arrived(), await released, { status: 503, headers: { 'Retry-After': '1' } }) : undefined));
+    try {
+      await send(bookingEvent('confirmed', account, 'bk_block', 0));
+      await atTheDoor;
+      await until('the retry due', async () => {
+        const r = await stack.sweep();
+        return r.requeued > 0;
+      });
+      expect((await ctx.api('DELETE', account)).status).toBe(204);
+      const res = await ctx.api('POST', account, { appleId: BOB, appSpecificPassword: PASSWORD });
+      expect(res.status).toBe(201);
+      proxy.reset();
+    } finally {
+      release();
+    }
+    // The held batch ends; the re-drive is handled (its account's group moves on) and writes
+    // nothing. (bk_block's own message is a booking of the account: it is written to Bob's.)
+    await until('bk_block written for Bob', async () => (await record(account, 'bk_block'))?.appliedSeq === 0);
+    await idlePolls(2);
+    expect(proxy.requests.filter((r) => r.method === 'PUT' && r.path === retryPath)).toEqual([]);
+    const bobCalendar = (await ctx.api('GET', account)).body.calendar.url as string;
+    expect(await eventsWithUid(bobCalendar, account, 'bk_queued', PASSWORD, BOB)).toEqual([]);
+    expect(await record(account, 'bk_queued')).toBeUndefined();
+  });
+
+  it('a write that raced a disconnect leaves no old URL behind: the next change is written to the new Apple ID’s calendar', async () => {
+    const { account } = await connected();
+    // The advance runs after the disconnect (the worker had read the connection before it):
+    // the event is written with the old connection and recorded there.
+    const unhold = beforeWrite(isAdvanceOf('bk_late'), async () => expect((await ctx.api('DELETE', account)).status).toBe(204));
+    try {
+      await send(bookingEvent('confirmed', account, 'bk_late', 0));
+      await until('written with the old connection', async () => (await record(account, 'bk_late'))?.appliedSeq === 0);
+    } finally {
+      unhold();
+    }
+    const res = await ctx.api('POST', account, { appleId: BOB, appSpecificPassword: PASSWORD });
+    expect(res.status).toBe(201);
+    await send(bookingEvent('updated', account, 'bk_late', 1, { title: 'For Bob' }));
+    const written = await until('bk_late@1 written or refused', async () => {
+      const r = await record(account, 'bk_late');
+      return (r?.appliedSeq === 1 || r?.failedSeq === 1) && r;
+    });
+    expect(written).toMatchObject({ appliedSeq: 1 });
+    expect(written.failure).toBeUndefined();
+    const events = await eventsWithUid(res.body.calendar.url, account, 'bk_late', PASSWORD, BOB);
+    expect(events.map((e) => e.get('SUMMARY')!.value)).toEqual(['For Bob']);
+  });
+});
+
+describe('an invocation that runs out of time (issue 17)', () => {
+  let small: Awaited<ReturnType<typeof testStack>>;
+  beforeAll(async () => {
+    // A 3 s budget per batch (the Lambda timeout, locally): the calendar work stops 1 s before.
+    small = await testStack(proxy.url, { poll: true, consumers: 2, sweep: false, syncBudgetSeconds: 3, sweepIntervalSeconds: 1 });
+  });
+  afterAll(async () => {
+    await small?.stack.stop();
+  });
+
+  it('what is not written in time is recorded as due now, the message acknowledged; no second writer takes the account', async () => {
+    const account = 'acct-deadline-1';
+    expect((await small.api('POST', account, { appleId: ANN, appSpecificPassword: PASSWORD })).status).toBe(201);
+    const calendarUrl = (await small.api('GET', account)).body.calendar.url as string;
+    const slowPath = objectPath(calendarUrl, account, 'bk_slow');
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let arrived!: () => void;
+    const atTheDoor = new Promise<void>((r) => (arrived = r));
+    // The PUT hangs far beyond the budget (the per-request timeout is 10 s).
+    proxy.setFault(async (req) => (req.method === 'PUT' && req.path === slowPath ? (arrived(), await released, { status: 500 }) : undefined));
+    const smallBookings = new BookingStore(small.stack.table);
+    try {
+      const batches: Array<{ received: number; failed: number; at: number }> = [];
+      for (const c of small.stack.consumers) c.events.on('batch', (b) => batches.push({ ...b, at: Date.now() }));
+      const sentAt = Date.now();
+      await small.stack.sqs.send(new SendMessageCommand({ QueueUrl: small.stack.queueUrl, MessageGroupId: account, MessageBody: JSON.stringify(bookingEvent('confirmed', account, 'bk_slow', 0)) }));
+      await atTheDoor;
+      await small.stack.sqs.send(new SendMessageCommand({ QueueUrl: small.stack.queueUrl, MessageGroupId: account, MessageBody: JSON.stringify(bookingEvent('confirmed', account, 'bk_after', 0)) }));
+      const after = await until('the next booking written', async () => {
+        const r = await smallBookings.get(account, 'bk_after');
+        return r?.appliedSeq === 0 && r;
+      });
+      expect(after).toBeTruthy();
+      // The first batch ended inside its budget, acknowledged (no failure left to the visibility timeout).
+      expect(batches[0]).toMatchObject({ received: 1, failed: 0 });
+      expect(batches[0]!.at - sentAt).toBeLessThan(3_000);
+      const slow = (await smallBookings.get(account, 'bk_slow'))!;
+      expect(slow.appliedSeq).toBeUndefined();
+      expect(slow.attempts ?? 0).toBe(0); // out of time is no failure of the booking
+      expect(slow.dueAt!).toBeLessThanOrEqual(Date.now()); // due at the next sweep
+      // Only one request for it ever reached the server: no second consumer took the account.
+      expect(proxy.requests.filter((r) => r.path === slowPath)).toHaveLength(1);
+      expect(small.output.lines().some((l) => l.error === 'out_of_time')).toBe(true);
+    } finally {
+      release();
+    }
+    proxy.setFault(undefined);
+    await until('the slow one written after a sweep', async () => {
+      await small.stack.sweep();
+      return (await smallBookings.get(account, 'bk_slow'))?.appliedSeq === 0;
+    });
+    expect(await eventsWithUid(calendarUrl, account, 'bk_slow')).toHaveLength(1);
+  });
+
+  it('the local queue never hands out a batch before its handler’s budget is over', async () => {
+    await expect(testStack(proxy.url, { syncBudgetSeconds: 60, visibilityTimeout: 30 })).rejects.toThrow(/visibilityTimeout/);
+  });
+});

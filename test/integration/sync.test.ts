@@ -189,7 +189,11 @@ describe('booking sync on Radicale', () => {
     await radicale.kill();
     const batch = Array.from({ length: 5 }, (_, i) => bookingEvent('confirmed', 'acct-1', `bk_down${i}`, i === 0 ? 1 : 0));
     const res = await sync(batch);
-    expect(res.batchItemFailures).toHaveLength(5);
+    // Each booking failed on its own: recorded as due after its backoff (the sweeper re-drives
+    // it), the messages acknowledged so they hold nothing back.
+    expect(res.batchItemFailures).toEqual([]);
+    const store = new BookingStore(stack.table);
+    for (const e of batch) expect(await store.get('acct-1', e.booking.id)).toMatchObject({ attempts: 1, dueAt: expect.any(Number) });
     await radicale.restart();
     expect((await sync(batch)).batchItemFailures).toEqual([]);
     const texts = [...(await calendar()).values()];
@@ -201,7 +205,8 @@ describe('booking sync on Radicale', () => {
     let dropped = false;
     proxy.setFault((req) => (req.method === 'PUT' && !dropped ? ((dropped = true), { dropResponse: true }) : undefined));
     const msg = bookingEvent('confirmed', 'acct-1', 'bk_lost', 0);
-    expect((await sync([msg])).batchItemFailures).toHaveLength(1);
+    expect((await sync([msg])).batchItemFailures).toEqual([]); // recorded as a retry of this booking
+    expect(await new BookingStore(stack.table).get('acct-1', 'bk_lost')).toMatchObject({ attempts: 1 });
     proxy.reset();
     expect((await sync([msg])).batchItemFailures).toEqual([]);
     expect(proxy.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['PUT 412', 'GET 200', 'PUT 201']);
@@ -238,7 +243,9 @@ describe('booking sync on Radicale', () => {
     // Connect writes nothing itself: the held changes go to the account's one writer, the queue.
     expect(proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'DELETE')).toEqual([]);
     const requeued = await drainQueue();
-    expect(requeued.map((m) => [m.Attributes?.MessageGroupId, m.MessageAttributes?.source?.StringValue])).toEqual(Array(3).fill(['acct-1', 'reconnect']));
+    expect(requeued.map((m) => [m.Attributes?.MessageGroupId, m.MessageAttributes?.source?.StringValue])).toEqual([['acct-1', 'reconnect']]);
+    const redrive = JSON.parse(requeued[0]!.Body!);
+    expect({ ...redrive, bookingIds: [...redrive.bookingIds].sort() }).toEqual({ type: 'connector.redrive', userId: 'acct-1', generation: expect.any(String), bookingIds: ['bk_held1', 'bk_held2', 'bk_held3'] });
     expect((await sync(requeued.map((m) => JSON.parse(m.Body!)))).batchItemFailures).toEqual([]);
     expect((await api('GET', 'acct-1')).body).toMatchObject({ pendingChanges: 0, lastSync: { outcome: 'ok' } });
     const texts = [...(await calendar(NEW_PASSWORD)).values()];
@@ -247,7 +254,7 @@ describe('booking sync on Radicale', () => {
     expect((await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: PASSWORD })).status).toBe(200);
   });
 
-  it('reconnect puts each held booking back once, as its latest event, and the worker writes it', async () => {
+  it('reconnect re-drives each held booking once, and the worker writes its latest state', async () => {
     await radicale.setPassword(USER, NEW_PASSWORD);
     await sync([bookingEvent('confirmed', 'acct-1', 'bk_requeue1', 0), bookingEvent('confirmed', 'acct-1', 'bk_requeue2', 3, { title: 'Second take v3' })]);
     await sync([bookingEvent('cancelled', 'acct-1', 'bk_requeue1', 1)]); // the held change of bk_requeue1 is now a cancellation
@@ -257,11 +264,13 @@ describe('booking sync on Radicale', () => {
     const reconnect = await api('POST', 'acct-1', { appleId: USER, appSpecificPassword: NEW_PASSWORD });
     expect(reconnect.status).toBe(200);
     const requeued = await drainQueue();
-    expect(requeued.map((m) => JSON.parse(m.Body!)).sort((a, b) => a.booking.id.localeCompare(b.booking.id))).toEqual([
-      expect.objectContaining({ type: 'booking.cancelled', userId: 'acct-1', booking: { id: 'bk_requeue1', sequence: 1 } }),
-      expect.objectContaining({ type: 'booking.updated', userId: 'acct-1', booking: expect.objectContaining({ id: 'bk_requeue2', sequence: 3, title: 'Second take v3' }) }),
+    // One re-drive in the account's group naming both bookings; the records hold what to write
+    // (bk_requeue1's cancellation, bk_requeue2 at sequence 3).
+    expect(requeued.map((m) => JSON.parse(m.Body!))).toEqual([
+      { type: 'connector.redrive', userId: 'acct-1', generation: expect.any(String), bookingIds: expect.arrayContaining(['bk_requeue1', 'bk_requeue2']) },
     ]);
-    // The worker writes them like any change (duplicates of the held sequences, still pending).
+    expect(JSON.parse(requeued[0]!.Body!).bookingIds).toHaveLength(2);
+    // The worker writes each record's latest state.
     expect((await sync(requeued.map((m) => JSON.parse(m.Body!)))).batchItemFailures).toEqual([]);
     const texts = [...(await calendar(NEW_PASSWORD)).values()];
     expect(texts.filter((t) => t.includes('Second take v3'))).toHaveLength(1);

@@ -3,8 +3,6 @@ import { localCredentials } from '../../local/dynamo.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBookingEvent, type BookingEvent } from '../../shared/booking/booking-event.js';
 import { BookingQueue } from '../../shared/booking/booking-queue.js';
-import type { BookingRecord } from '../../shared/store/bookings.js';
-import { latestEvent } from '../../shared/sync/requeue.js';
 import { startLocalQueue } from '../../local/sqs.js';
 import { bookingEvent } from '../harness/bookings.js';
 
@@ -69,21 +67,5 @@ describe('BookingQueue', () => {
   it('rejects when the queue does not take them', async () => {
     const missing = queue.queueUrl.replace(/booking-events\.fifo$/, 'no-such-queue.fifo');
     await expect(new BookingQueue(queue.client, missing).send([parsed(bookingEvent('confirmed', 'a', 'b', 0))], 'test')).rejects.toThrow();
-  });
-});
-
-describe('latestEvent', () => {
-  const base = { accountId: 'acct-1', bookingId: 'bk_1', updatedAt: '2026-11-25T10:00:00.000Z', expiresAt: 0 };
-
-  it('rebuilds a valid booking event at the record sequence, for an event or a cancellation', () => {
-    const booking = parsed(bookingEvent('updated', 'acct-1', 'bk_1', 4)).booking as Extract<BookingEvent, { type: 'booking.updated' }>['booking'];
-    const event = latestEvent({ ...base, seq: 4, desired: 'event', booking } as BookingRecord)!;
-    expect(parsed(event)).toEqual({ type: 'booking.updated', userId: 'acct-1', occurredAt: base.updatedAt, booking });
-    const cancel = latestEvent({ ...base, seq: 7, desired: 'cancelled' } as BookingRecord)!;
-    expect(parsed(cancel)).toEqual({ type: 'booking.cancelled', userId: 'acct-1', occurredAt: base.updatedAt, booking: { id: 'bk_1', sequence: 7 } });
-  });
-
-  it('never turns a record without event data into a cancellation', () => {
-    expect(latestEvent({ ...base, seq: 2, desired: 'event' } as BookingRecord)).toBeUndefined();
   });
 });

@@ -110,7 +110,7 @@ describe('BookingStore.deleteAll', () => {
 describe('the pending index (the sweeper\'s work list)', () => {
   const dueIds = async (at: number, accountId: string) => {
     const out: string[] = [];
-    for await (const r of store.due(at)) if (r.accountId === accountId) out.push(`${r.bookingId}@${r.seq}`);
+    for await (const page of store.duePages(at, 2)) for (const r of page) if (r.accountId === accountId) out.push(`${r.bookingId}@${r.seq}`);
     return out.sort();
   };
 
@@ -126,14 +126,17 @@ describe('the pending index (the sweeper\'s work list)', () => {
     expect(await dueIds(clock + SWEEP_AFTER, a)).toEqual(['b1@1']);
   });
 
-  it('a retry counts attempts and moves the due time past its backoff', async () => {
+  it('a retry counts attempts and is due when its backoff is over', async () => {
     const a = account();
     await store.advance(event('confirmed', a, 'b1', 0), 'g1');
-    expect(await store.markRetry(a, 'b1', 0, 120_000)).toBe(1);
-    expect(await store.markRetry(a, 'b1', 0, 120_000)).toBe(2);
-    expect(await dueIds(clock + SWEEP_AFTER, a)).toEqual([]);
-    expect(await dueIds(clock + 120_000 + SWEEP_AFTER, a)).toEqual(['b1@0']);
-    expect(await store.markRetry(a, 'b1', 7, 1000)).toBeUndefined(); // not that sequence: nothing
+    expect(await store.markRetry(a, 'b1', 0, clock + 2_000)).toBe(1);
+    expect(await store.markRetry(a, 'b1', 0, clock + 120_000)).toBe(2);
+    expect(await dueIds(clock + 119_999, a)).toEqual([]);
+    expect(await dueIds(clock + 120_000, a)).toEqual(['b1@0']);
+    // Out of time is no failure: due at once, attempts kept as they are.
+    expect(await store.markRetry(a, 'b1', 0, clock, false)).toBe(2);
+    expect(await dueIds(clock, a)).toEqual(['b1@0']);
+    expect(await store.markRetry(a, 'b1', 7, clock)).toBeUndefined(); // not that sequence: nothing
     // A new sequence starts counting again.
     expect(await store.advance(event('updated', a, 'b1', 1), 'g1')).not.toHaveProperty('attempts');
   });
@@ -158,6 +161,35 @@ describe('the pending index (the sweeper\'s work list)', () => {
     const changed = (await store.advance(event('updated', a, 'b1', 1), 'g1'))!;
     expect(isPending(changed)).toBe(true);
     expect(changed.failedSeq).toBeUndefined();
+  });
+
+  it('the sweeper reads due records a page at a time, keys only', async () => {
+    const a = account();
+    for (const id of ['p1', 'p2', 'p3']) await store.advance(event('confirmed', a, id, 0), 'g1');
+    const pages: string[][] = [];
+    for await (const page of store.duePages(clock + SWEEP_AFTER, 2)) pages.push(...[page.filter((r) => r.accountId === a).map((r) => Object.keys(r).sort().join(','))]);
+    expect(pages.every((p) => p.length <= 2)).toBe(true);
+    expect(pages.flat()).toEqual(Array(3).fill('accountId,bookingId,generation,seq'));
+  });
+
+  it('reopen never puts a change back that was written meanwhile (a reconnect racing the write)', async () => {
+    const a = account();
+    const seen = (await store.advance(event('confirmed', a, 'b1', 0), 'g1'))!;
+    await store.markFailed(a, 'b1', 0, 'event_rejected');
+    // The reconnect read the record (refused) …, then a write of the same sequence landed.
+    await store.advance(event('updated', a, 'b1', 0), 'g1'); // stale: nothing
+    expect(await store.markApplied(a, 'b1', 0, { state: 'event', url: 'https://cal.example/b1.ics' }, 'g1')).toBe(true);
+    expect(await store.reopen(seen)).toBe(false);
+    expect(isPending((await store.get(a, 'b1'))!)).toBe(false);
+    expect(await dueIds(clock + 10 * SWEEP_AFTER, a)).toEqual([]);
+  });
+
+  it('markApplied records the connection it wrote with, and refuses when the record moved to another', async () => {
+    const a = account();
+    await store.advance(event('confirmed', a, 'b1', 0), 'g1');
+    expect(await store.markApplied(a, 'b1', 0, { state: 'event', url: 'https://cal.example/b1.ics' }, 'g2')).toBe(false);
+    expect(await store.markApplied(a, 'b1', 0, { state: 'event', url: 'https://cal.example/b1.ics' }, 'g1')).toBe(true);
+    expect(await store.get(a, 'b1')).toMatchObject({ appliedGeneration: 'g1', generation: 'g1' });
   });
 
   it('deleteIf removes a record only at the sequence it was seen with', async () => {
