@@ -31,7 +31,7 @@ export interface ExpandResult {
   intervals: Interval[];
   /** Events (UID groups or unreadable objects) counted busy without exact expansion. */
   inexact: number;
-  /** Iterator steps the read used, and whether its budget ran out. */
+  /** Iterator steps the read used, and whether the budget cut an expansion (the read's, or an event's share). */
   steps: number;
   outOfBudget: boolean;
 }
@@ -53,6 +53,7 @@ export function busyIntervals(objects: Iterable<string>, win: ExpandWindow, budg
       }
       for (const group of groups) {
         const x = new Expansion(win, intervals);
+        budget.startGroup();
         try {
           x.group(group);
         } catch {
@@ -65,7 +66,7 @@ export function busyIntervals(objects: Iterable<string>, win: ExpandWindow, budg
       }
     }
   });
-  return { intervals, inexact, steps: budget.used, outOfBudget: budget.exhausted };
+  return { intervals, inexact, steps: budget.used, outOfBudget: budget.exhausted || budget.cuts > 0 };
 }
 
 /** How long an instance lasts: `days` nominal (wall clock; dates stay dates), then `ms` exact. */

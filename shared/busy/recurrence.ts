@@ -28,24 +28,42 @@ export class OutOfBudget extends Error {
 
 /**
  * The work one busy read may spend expanding recurrences: iterator steps (every candidate
- * ical.js looks at, also the ones a BY rule rejects) and wall time, whichever ends first.
+ * ical.js looks at, also the ones a BY rule rejects) and wall time, whichever ends first. Each
+ * event (UID group) may use an eighth of the steps and a quarter of the time, so one dense
+ * series is cut (busy from where it stopped) without cutting the others.
  */
 export class Budget {
   used = 0;
   exhausted = false;
+  /** Events cut at their share. */
+  cuts = 0;
   private readonly deadline: number;
+  private groupUsed = 0;
+  private groupDeadline = Infinity;
 
   constructor(
     readonly maxSteps = 2_000_000,
-    maxMs = 1_500,
+    private readonly maxMs = 1_500,
   ) {
     this.deadline = performance.now() + maxMs;
   }
 
+  /** The next event's share starts. */
+  startGroup(): void {
+    this.groupUsed = 0;
+    this.groupDeadline = Math.min(this.deadline, performance.now() + this.maxMs / 4);
+  }
+
   charge(): void {
     this.used += 1;
-    if (this.used > this.maxSteps || ((this.used & 1023) === 0 && performance.now() > this.deadline)) {
+    this.groupUsed += 1;
+    const late = (this.used & 1023) === 0 && performance.now();
+    if (this.exhausted || this.used > this.maxSteps || (late && late > this.deadline)) {
       this.exhausted = true;
+      throw new OutOfBudget();
+    }
+    if (this.groupUsed > this.maxSteps / 8 || (late && late > this.groupDeadline)) {
+      this.cuts += 1;
       throw new OutOfBudget();
     }
   }

@@ -79,13 +79,21 @@ describe('nothing skipped', () => {
 
   it('FREQ=SECONDLY beyond the read\'s budget: exact up to where it stopped, busy from there to the end of the window', () => {
     const w = win('2027-01-04T00:00:00Z', '2027-01-05T00:00:00Z');
-    const r = busy([cal(...event('DTSTART:20200101T000000Z', 'DURATION:PT1S', 'RRULE:FREQ=SECONDLY;INTERVAL=2'))], w, new Budget(5_000));
+    const r = busy([cal(...event('DTSTART:20200101T000000Z', 'DURATION:PT1S', 'RRULE:FREQ=SECONDLY;INTERVAL=2'))], w, new Budget(50_000));
     expect(r.outOfBudget).toBe(true);
     expect(r.got[0]).toEqual(['2027-01-04T00:00:00Z', '2027-01-04T00:00:01Z']);
     expect(r.got[1]).toEqual(['2027-01-04T00:00:02Z', '2027-01-04T00:00:03Z']);
     const last = r.got.at(-1)!;
     expect(last[1]).toBe('2027-01-05T00:00:00Z');
-    expect(Z(last[0]!)).toBeLessThan(Z('2027-01-04T03:00:00Z')); // 5 000 steps ≈ 10 000 s in
+    expect(Z(last[0]!)).toBeLessThan(Z('2027-01-04T03:00:00Z')); // its share: 6 250 of the 50 000 steps, 1 800 of them in the hour before the window
+    // One dense series is cut at its share: another series in the same read stays exact.
+    const both = busy(
+      [cal(...event('DTSTART:20200101T000000Z', 'DURATION:PT1S', 'RRULE:FREQ=SECONDLY;INTERVAL=2')), cal(...event('DTSTART:20250101T000000Z', 'DURATION:PT1H', 'RRULE:FREQ=DAILY;BYHOUR=23'))],
+      win('2027-01-03T00:00:00Z', '2027-01-05T00:00:00Z'),
+      new Budget(50_000),
+    );
+    expect(both.inexact).toBe(1); // the daily series was expanded exactly
+    expect(both.got.at(-1)).toEqual([expect.any(String), '2027-01-05T00:00:00Z']);
     // With the default budget a 92-day window still answers, busy to its end.
     const long = busy([cal(...event('DTSTART:20200101T000000Z', 'DURATION:PT1S', 'RRULE:FREQ=SECONDLY;INTERVAL=2'))], win('2027-01-01T00:00:00Z', '2027-04-03T00:00:00Z'));
     expect(long.got.at(-1)![1]).toBe('2027-04-03T00:00:00Z');
