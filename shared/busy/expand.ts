@@ -178,18 +178,24 @@ class Expansion {
     const rules = m.getAllProperties('rrule').map(checkedRule);
     const lead = (len.days ? (len.days + 1) * DAY : 0) + len.ms; // the longest an instance can last (a nominal day may have 25 hours)
     const stopAt = this.wallAt(this.win.to, dtstart, tzid) + HOUR;
+    const firstWall = this.wallAt(this.win.from - lead, dtstart, tzid) - HOUR;
     for (const rule of rules) {
-      const start = startNear(rule, dtstart, this.wallAt(this.win.from - lead, dtstart, tzid) - HOUR);
+      // A series that ended (COUNT) before the window was expanded to its end once: not again.
+      if ((lastWall.get(rule) ?? Infinity) < firstWall) continue;
+      const start = startNear(rule, dtstart, firstWall);
       this.cursor = start === dtstart ? this.instant(dtstart, tzid) : this.win.from - lead;
       const it = iterate(rule, start);
+      let last: number | undefined;
       for (let t = it.next(); t; t = it.next()) {
-        if (wallMs(t) > stopAt) break;
+        last = wallMs(t);
+        if (last > stopAt) break;
         if (start !== dtstart && t.compare(start) === 0) continue; // the moved start: before the window, maybe no instance
         if (t.compare(dtstart) === 0) continue; // counted above
         const at = this.instant(t, tzid);
         this.cursor = at;
         instance(t, at);
       }
+      if (it.completed && start === dtstart) lastWall.set(rule, last ?? -Infinity);
     }
     this.cursor = undefined;
   }
@@ -272,6 +278,9 @@ class Expansion {
 
 /** Wall clocks run at most 14 h ahead of UTC. */
 const EARLIEST_OFFSET = 14 * HOUR;
+
+/** Wall time of the last instance of a rule expanded to its end (the rules of the parsed-object cache). */
+const lastWall = new WeakMap<ICAL.Recur, number>();
 
 /** The earliest instant a group could start at, whatever its zone means: for the fail-closed answer. */
 function firstPossible(group: ICAL.Component[], win: ExpandWindow): number {

@@ -157,6 +157,19 @@ describe('cost', () => {
   });
 });
 
+describe('cost of finished series', () => {
+  it('a COUNT series that ended years ago is expanded to its end once; later reads skip it', () => {
+    const w = win('2027-01-04T00:00:00Z', '2027-01-11T00:00:00Z');
+    const ended = [cal(...event('DTSTART:20120102T090000Z', 'DTEND:20120102T100000Z', 'RRULE:FREQ=DAILY;COUNT=3000'))]; // to April 2020
+    const first = busy(ended, w);
+    const again = busy(ended, w);
+    expect(first.got).toEqual([]);
+    expect(first.steps).toBeGreaterThan(2_900);
+    expect(again.got).toEqual([]);
+    expect(again.steps).toBeLessThan(10);
+  });
+});
+
 describe('peers\' lessons', () => {
   const w = win('2027-01-01T00:00:00Z', '2027-02-01T00:00:00Z');
   it('X-MICROSOFT-CDO-INTENDEDSTATUS:FREE is free like TRANSP:TRANSPARENT; an unanswered invitation (NEEDS-ACTION) is busy', () => {
