@@ -76,9 +76,9 @@ async function main() {
     const kmsUsers = ['kms0', 'kms1', 'kms2'];
     const fairUsers = ['fairbusy', 'fairother'];
     progress('starting Radicale, the counting proxy and the local stack');
-    const { BUSY_CALENDARS } = await import('./busy.js');
+    const { BUSY_CALENDARS, BUSY_COST_USERS } = await import('./busy.js');
     const { HOST_CALENDARS } = await import('./host-changes.js');
-    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers, 'busy', 'host', 'hostlat'], { busy: BUSY_CALENDARS, host: HOST_CALENDARS });
+    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers, 'busy', ...Object.values(BUSY_COST_USERS), 'host', 'hostlat'], { busy: BUSY_CALENDARS, host: HOST_CALENDARS });
     sideband = world.sideband;
     try {
       if (ONLY.has('requests')) {
@@ -156,7 +156,7 @@ async function main() {
       }
 
       if (ONLY.has('busy')) {
-        progress('busy times: requests of cold, warm and changed reads, warm read time');
+        progress('busy times: requests of cold, warm and changed reads, warm read time, cost of old series');
         const { measureBusy } = await import('./busy.js');
         busy = await measureBusy(world, { accountId: 'acct-busy', user: 'busy', eventsPerCalendar: 40, samples: 40 });
         problems.push(...busy.problems);

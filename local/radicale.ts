@@ -13,7 +13,7 @@ export interface CalendarSpec {
   displayName: string;
   /** Supported components; default `['VEVENT']`. `['VTODO']` makes a Reminders-style list. */
   components?: string[];
-  /** The owner may read it but not write to it (like a calendar shared to them read-only). */
+  /** The owner may read it but not write to it (like a calendar shared to them read-only); any other user may write it (the one who shared it). */
   readOnly?: boolean;
 }
 
@@ -41,6 +41,8 @@ export async function writeRadicaleFiles(layout: RadicaleLayout): Promise<void> 
   if (readOnly.length) {
     const rules = [
       ...readOnly.map((r, i) => `[read-only-${i}]\nuser: ${escapeRegex(r.user)}\ncollection: ${escapeRegex(r.user)}/${escapeRegex(r.slug)}(/.*)?\npermissions: r\n`),
+      // …and whoever shared it (any other user) writes to it.
+      ...readOnly.map((r, i) => `[shared-by-${i}]\nuser: .+\ncollection: ${escapeRegex(r.user)}/${escapeRegex(r.slug)}(/.*)?\npermissions: rw\n`),
       '[root]\nuser: .+\ncollection:\npermissions: R\n',
       '[principal]\nuser: .+\ncollection: {user}\npermissions: RW\n',
       '[calendars]\nuser: .+\ncollection: {user}/[^/]+(/.*)?\npermissions: rw\n',

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { ROLE_ARN } from './busy/service-caller.js';
 import { defaultAllowedHosts, invalidHostPattern, parseAllowedHosts, type AllowedHosts } from './caldav/trusted-hosts.js';
 
 /**
@@ -65,12 +66,16 @@ const schema = z.object({
   SWEEP_INTERVAL_SECONDS: positiveInt(SYNC_DEFAULTS.sweepIntervalSeconds),
   MAX_RECEIVE_COUNT: positiveInt(SYNC_DEFAULTS.maxReceiveCount),
   /** Busy reads answer from a confirmation this recent without asking the CalDAV server. */
+  /** Comma-separated IAM role ARNs of the booking service: the only IAM callers of the internal busy route. */
+  BUSY_READER_ROLE_ARNS: z.optional(z.string()),
   BUSY_REVALIDATE_SECONDS: z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0 && n <= 60, 'must be a whole number from 0 to 60')), 15),
 });
 
-export type Config = Omit<z.infer<typeof schema>, 'CALDAV_ALLOWED_HOSTS'> & {
+export type Config = Omit<z.infer<typeof schema>, 'CALDAV_ALLOWED_HOSTS' | 'BUSY_READER_ROLE_ARNS'> & {
   /** Always set: the configured list, or the contract's default for CALDAV_SERVER_URL. */
   CALDAV_ALLOWED_HOSTS: AllowedHosts;
+  /** The booking service's roles (none: no IAM caller gets busy times). */
+  BUSY_READER_ROLE_ARNS: string[];
 };
 
 export function readConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -82,9 +87,12 @@ export function readConfig(env: Record<string, string | undefined> = process.env
   const allowed = parseAllowedHosts(parsed.data.CALDAV_ALLOWED_HOSTS) ?? defaultAllowedHosts(parsed.data.CALDAV_SERVER_URL);
   const badHost = allowed.map(invalidHostPattern).find(Boolean);
   if (badHost) throw new Error(`Invalid configuration: CALDAV_ALLOWED_HOSTS: ${badHost}`);
+  const readers = (parsed.data.BUSY_READER_ROLE_ARNS ?? '').split(',').map((r) => r.trim()).filter(Boolean);
+  const badReader = readers.find((r) => !ROLE_ARN.test(r));
+  if (badReader) throw new Error(`Invalid configuration: BUSY_READER_ROLE_ARNS: not an IAM role ARN: ${badReader}`);
   // KMS_KEY_ID / LOCAL_KEY_FILE are checked where the cipher is built (functions/lib/platform.ts):
   // details and disconnect never encrypt and are deployed without KMS_KEY_ID.
-  return { ...parsed.data, CALDAV_ALLOWED_HOSTS: allowed };
+  return { ...parsed.data, CALDAV_ALLOWED_HOSTS: allowed, BUSY_READER_ROLE_ARNS: readers };
 }
 
 /** The CalDAV options domain code takes: server, per-request timeout, trusted hosts. */

@@ -29,5 +29,5 @@ export function createBusyHandler(p: Platform) {
 /** GET /internal/accounts/{accountId}/apple-calendar/busy (the booking service: IAM, or the local service token) */
 export function createBusyInternalHandler(p: Platform) {
   const deps = busyDeps(p);
-  return internalRoute(p.log, async (accountId, event) => json(200, await readBusy(deps, accountId, parseBusyQuery(event.queryStringParameters))));
+  return internalRoute(p.log, p.config.BUSY_READER_ROLE_ARNS, async (accountId, event) => json(200, await readBusy(deps, accountId, parseBusyQuery(event.queryStringParameters))));
 }

@@ -1,7 +1,7 @@
 // The dashboard's HTTP API: API Gateway v2 with a JWT authorizer on every route, CORS for
 // the dashboard origin only, stage throttling and access logs, and the three functions
 // behind `/integrations/apple-calendar` (connect, details, disconnect).
-import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -121,8 +121,14 @@ export class Api extends Construct {
         timeout: Duration.seconds(28),
         serviceName: `apple-calendar-${name}`,
         retainLogs: props.retainLogs,
-        // CALDAV_SERVER_URL: the hosts credentials may go to are derived from it (trusted-host rule).
-        environment: { ...common, KMS_KEY_ID: data.key.keyArn, CALDAV_SERVER_URL: props.caldavServerUrl },
+        // The same trusted hosts as connect and sync (without CALDAV_ALLOWED_HOSTS, derived from CALDAV_SERVER_URL).
+        environment: {
+          ...common,
+          KMS_KEY_ID: data.key.keyArn,
+          CALDAV_SERVER_URL: props.caldavServerUrl,
+          ...(props.caldavAllowedHosts?.length ? { CALDAV_ALLOWED_HOSTS: props.caldavAllowedHosts.join(',') } : {}),
+          ...(name === 'busy-internal' ? { BUSY_READER_ROLE_ARNS: Lazy.string({ produce: () => this.busyReaders.join(',') }) } : {}),
+        },
       });
       data.grantTable(fn.role, ['GetItem', 'PutItem', 'UpdateItem', 'Query', 'BatchWriteItem']);
       data.grantDecrypt(fn.role, fn.node.id);
@@ -243,12 +249,18 @@ export class Api extends Construct {
   }
 
   readonly internalBusyRoute: apigw.HttpRoute;
+  /** The roles busy-internal accepts (BUSY_READER_ROLE_ARNS): only those granted here, not any IAM caller. */
+  private readonly busyReaders: string[] = [];
 
   /**
    * execute-api:Invoke on the internal busy route, and nothing else of the API (the route's
-   * own grantInvoke would allow everything under /internal/accounts/*).
+   * own grantInvoke would allow everything under /internal/accounts/*); busy-internal then
+   * accepts that role's sessions. The grantee must be a role.
    */
   grantReadBusy(grantee: iam.IGrantable): iam.Grant {
+    const roleArn = (grantee as Partial<iam.IRole>).roleArn;
+    if (!roleArn) throw new Error('grantReadBusy: the booking service must be an IAM role');
+    this.busyReaders.push(roleArn);
     const arn = Stack.of(this).formatArn({ service: 'execute-api', resource: this.httpApi.apiId, resourceName: '*/GET/internal/accounts/*/apple-calendar/busy' });
     return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [arn] });
   }

@@ -8,7 +8,8 @@ import type { Log } from '../logger.js';
 import { calendarKey, newGeneration, type BusyCache, type BusyCacheStore, type CachedObject, type CalendarSnapshot } from '../store/busy-cache.js';
 import type { Connection, ConnectionStore, StoredCalendar } from '../store/connections.js';
 import { checkedCalendars, listChanged, mergeListing } from './calendars.js';
-import { busyIntervals, ownAddressSet, reduceObject, UnreadableObject } from './ical.js';
+import { busyIntervals } from './expand.js';
+import { ownAddressSet, reduceObject, UNREADABLE } from './ical.js';
 import { mergeIntervals, toIso } from './intervals.js';
 import type { BusyWindow } from './window.js';
 
@@ -58,7 +59,7 @@ const unavailable = () => new DomainError('calendar_unavailable', 'The calendars
  * answered from the stored snapshots when they were confirmed moments ago; otherwise the
  * home is asked what changed (one PROPFIND for all calendars) and only changed calendars are
  * read again (sync-collection, or a time-range calendar-query). A cold read (nothing stored)
- * is one calendar-query per checked calendar. Never answers with busy times missing.
+ * reads each checked calendar whole (two calendar-queries). Never answers with busy times missing.
  */
 export async function readBusy(deps: BusyDeps, accountId: string, win: BusyWindow, info?: BusyReadInfo): Promise<BusyAnswer> {
   const now = deps.now ?? Date.now;
@@ -70,11 +71,12 @@ export async function readBusy(deps: BusyDeps, accountId: string, win: BusyWindo
   const cache = await deps.cache.load(accountId);
   const need = { from: win.from - SLACK_MS, to: win.to + SLACK_MS };
   const answer = (snaps: CalendarSnapshot[], asOf: number): BusyAnswer => {
-    const { intervals, truncated } = busyIntervals(
+    const { intervals, inexact, steps, outOfBudget } = busyIntervals(
       snaps.flatMap((s) => [...s.objects.values()].map((o) => o.ics)),
       win,
     );
-    if (truncated) deps.log.warn('recurring events expanded only partly', { accountId, truncated });
+    // Never silent: what could not be expanded exactly is in the answer as busy, and logged.
+    if (inexact) deps.log.warn('busy read: events counted busy without exact expansion', { accountId, inexact, steps, outOfBudget });
     return {
       from: toIso(win.from),
       to: toIso(win.to),
@@ -169,16 +171,11 @@ async function refresh(
   const accountId = conn.accountId;
   const reduce = (objects: DavObject[], into: Map<string, CachedObject>) => {
     for (const o of objects) {
-      if (!o.data) continue;
-      try {
-        const ics = reduceObject(o.data, own);
-        if (ics) into.set(o.url, { ...(o.etag ? { etag: o.etag } : {}), ics });
-        else into.delete(o.url);
-      } catch (err) {
-        if (!(err instanceof UnreadableObject)) throw err;
-        into.delete(o.url);
-        deps.log.warn('busy read: a calendar object is not valid iCalendar and is skipped', { accountId, object: o.url });
-      }
+      if (o.data === undefined && !o.unread) continue;
+      const ics = o.unread ? UNREADABLE : reduceObject(o.data!, own);
+      if (ics === UNREADABLE) deps.log.warn('busy read: a calendar object is not iCalendar (or too large to read): it counts busy', { accountId, object: o.url });
+      if (ics) into.set(o.url, { ...(o.etag ? { etag: o.etag } : {}), ics });
+      else into.delete(o.url);
     }
   };
   const fullRead = async (cal: StoredCalendar, previous?: CalendarSnapshot): Promise<CalendarSnapshot> => {
@@ -187,20 +184,25 @@ async function refresh(
     const coverageFrom = Math.min(need.from, t - COVER_BEFORE_MS, previous?.coverageFrom ?? Infinity);
     const coverageTo = Math.max(need.to, t + COVER_AFTER_MS, previous?.coverageTo ?? -Infinity);
     const objects = new Map<string, CachedObject>();
-    reduce(await dav.query(cal.url, coverageFrom, coverageTo), objects);
+    const found = await dav.query(cal.url, coverageFrom, coverageTo);
+    const missing = found.filter((o) => o.data === undefined && !o.unread).map((o) => o.url);
+    // A server that left an object's data out (or sent it empty): ask for it; still none → busy.
+    const fetched = missing.length ? await dav.multigetInPieces(cal.url, missing) : [];
+    for (const url of missing) if (!fetched.some((f) => f.url === url && f.data !== undefined)) fetched.push({ url, unread: true });
+    reduce([...found, ...fetched], objects);
     return { url: cal.url, gen: newGeneration(), token: changeToken(cal), syncToken: cal.syncToken, coverageFrom, coverageTo, syncData: previous?.syncData, chunks: 0, objects };
   };
   const incremental = async (cal: StoredCalendar, snap: CalendarSnapshot): Promise<CalendarSnapshot> => {
     const changes = await dav.syncCollection(cal.url, snap.syncToken!);
     const objects = new Map(snap.objects);
     for (const url of changes.deleted) objects.delete(url);
-    const withData = changes.changed.filter((o) => o.data);
+    const withData = changes.changed.filter((o) => o.data || o.unread);
     const withoutData = changes.changed.filter((o) => !o.data && !(o.etag && objects.get(o.url)?.etag === o.etag));
     reduce(withData, objects);
     let syncData = snap.syncData;
     if (withoutData.length) {
       syncData = false; // next time a changed calendar is read whole: 2 requests instead of 3
-      const fetched = await dav.multiget(cal.url, withoutData.map((o) => o.url));
+      const fetched = await dav.multigetInPieces(cal.url, withoutData.map((o) => o.url));
       for (const o of withoutData) if (!fetched.some((f) => f.url === o.url)) objects.delete(o.url);
       reduce(fetched, objects);
     } else if (withData.length) syncData = true;
@@ -242,7 +244,7 @@ async function refresh(
     return { snapshots, checkedAt };
   };
 
-  // Cold: nothing stored yet and the tokens seen at connect are known: one query per calendar.
+  // Cold: nothing stored yet and the tokens seen at connect are known: the calendars are read whole (two queries each).
   const checked = checkedCalendars(conn);
   const cold = !cache.state && cache.calendars.size === 0 && checked.every((c) => changeToken(c) !== undefined);
   if (cold) {

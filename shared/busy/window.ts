@@ -11,6 +11,15 @@ export interface BusyWindow {
 export const MAX_WINDOW_DAYS = 92;
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
+/** Every field names something that exists: `2027-02-30`, `24:00`, `10:61`, `+25:00` do not (Date.parse would roll them over). */
+function realFields(v: string): boolean {
+  const [, y, mo, d, h, mi, s, off] = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?[^Z+-]*(Z|[+-]\d{2}:?\d{2})$/i.exec(v.replace(/\.\d+/, '')) ?? [];
+  if (!y) return false;
+  const daysInMonth = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+  const offsetOk = !off || off.toUpperCase() === 'Z' || (Number(off.slice(1, 3)) <= 23 && Number(off.slice(-2)) <= 59);
+  return Number(mo) >= 1 && Number(mo) <= 12 && Number(d) >= 1 && Number(d) <= daysInMonth && Number(h) <= 23 && Number(mi) <= 59 && Number(s ?? 0) <= 59 && offsetOk;
+}
+
 /**
  * `from` and `to` are ISO 8601 instants with `Z` or an offset; `to` after `from`, at most 92
  * days later; `timeZone` an IANA name (default UTC). Anything else: 400 with `fields`.
@@ -24,7 +33,7 @@ export function parseBusyQuery(query: Record<string, string | undefined> | undef
       fields[name] = 'is required (an ISO 8601 date-time with Z or an offset)';
       return undefined;
     }
-    const ms = ISO_INSTANT.test(v) ? Date.parse(v) : NaN;
+    const ms = ISO_INSTANT.test(v) && realFields(v) ? Date.parse(v) : NaN;
     if (Number.isNaN(ms)) fields[name] = 'must be an ISO 8601 date-time with Z or an offset, e.g. 2026-12-01T00:00:00Z';
     return Number.isNaN(ms) ? undefined : ms;
   };

@@ -1,3 +1,4 @@
+import { findIana } from 'windows-iana';
 /**
  * Wall-clock time in an IANA time zone → UTC, with the zone data Node ships (Intl). Used for
  * all-day and floating times (read in the request's `timeZone`) and for a TZID that names an
@@ -65,4 +66,16 @@ export function wallTimeToUtc(t: WallTime, timeZone: string): number {
   if (candidates.length) return Math.min(...candidates);
   // In a gap: use the offset in force before it.
   return asUtc - before;
+}
+
+/**
+ * The IANA zone a TZID without VTIMEZONE names: an IANA name itself, or a Windows zone name
+ * (Outlook invitations: `W. Europe Standard Time`) mapped by CLDR's windowsZones (the
+ * `windows-iana` package; its first answer is CLDR's territory "001", the zone's main city).
+ * Undefined when it names neither.
+ */
+export function ianaZoneOf(tzid: string): string | undefined {
+  const name = tzid.trim().replace(/^"(.*)"$/, '$1');
+  if (isKnownTimeZone(name)) return name;
+  return findIana(name).find(isKnownTimeZone);
 }

@@ -9,7 +9,23 @@ import type { AllowedHosts } from './trusted-hosts.js';
  * a Depth-1 PROPFIND of the calendar home (the calendars and their change tokens, all at
  * once), a time-range `calendar-query`, an RFC 6578 `sync-collection` and a
  * `calendar-multiget`. Redirects are not followed (credentials stay on the stored host).
+ *
+ * No answer is read past `maxResponseBytes` (an event with a 50 MB attachment must not
+ * exhaust the function's memory): a query or multiget that is too large is read again in
+ * pieces — the ETags first, then the objects in halves — and an object too large on its own
+ * comes back `unread` (it then counts busy). A `sync-collection` answer that is too large,
+ * or that the server truncated (507, RFC 6578 §3.6), is not taken as complete.
  */
+
+/** What one answer may hold: far above a calendar's busy data, far below the function's memory. */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+export class ResponseTooLarge extends Error {
+  constructor() {
+    super('CalDAV answer larger than the busy-read limit');
+    this.name = 'ResponseTooLarge';
+  }
+}
 
 export interface HomeCalendar {
   url: string;
@@ -28,6 +44,8 @@ export interface DavObject {
   etag?: string;
   /** The iCalendar text; absent when the server did not send it (some sync-collection answers). */
   data?: string;
+  /** It exists but its data could not be read (larger than an answer may be, or never sent): it counts busy. */
+  unread?: boolean;
 }
 
 export interface SyncChanges {
@@ -42,6 +60,8 @@ export interface BusyReadsOptions {
   /** Only these hosts ever get the credentials (CALDAV_ALLOWED_HOSTS). */
   allowedHosts: AllowedHosts;
   fetch?: typeof fetch;
+  /** Default MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
 }
 
 /** One token that changes whenever anything in the calendar changes: the sync token, else the ctag. */
@@ -55,9 +75,10 @@ export class BusyReads {
 
   constructor(opts: BusyReadsOptions) {
     const inner = davFetch({ timeoutMs: opts.timeoutMs, allowedHosts: opts.allowedHosts, fetch: opts.fetch });
-    this.fetch = (input, init) => {
+    const max = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    this.fetch = async (input, init) => {
       this.requests += 1;
-      return inner(input, { ...init, redirect: 'manual' });
+      return capped(await inner(input, { ...init, redirect: 'manual' }), max);
     };
     this.headers = basicAuth(opts.credentials);
   }
@@ -82,14 +103,47 @@ export class BusyReads {
     return out;
   }
 
-  /** Every VEVENT object with an instance in [from, to) (the server expands recurrences). */
+  /**
+   * Every VEVENT object with an instance in [from, to), and every recurring one (RRULE) whatever
+   * its instances: two REPORTs. A server's time-range test on recurrences is not trusted —
+   * Xandikos 0.2.8 tests only the first instance, so a series that started years ago is never
+   * in its answer; the connector expands recurring objects itself.
+   */
   async query(calendarUrl: string, from: number, to: number): Promise<DavObject[]> {
-    const body = xml(
-      `<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>` +
-        `<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="${caldavTime(from)}" end="${caldavTime(to)}"/></c:comp-filter></c:comp-filter></c:filter>` +
-        `</c:calendar-query>`,
-    );
-    return this.objects(calendarUrl, await this.request(calendarUrl, 'REPORT', body, { depth: '1' }));
+    const inRange = await this.queryFiltered(calendarUrl, `<c:time-range start="${caldavTime(from)}" end="${caldavTime(to)}"/>`);
+    const recurring = await this.queryFiltered(calendarUrl, '<c:prop-filter name="RRULE"/>');
+    const urls = new Set(inRange.map((o) => o.url));
+    return [...inRange, ...recurring.filter((o) => !urls.has(o.url))];
+  }
+
+  /** One calendar-query for the VEVENT objects that match `filter`; too large: read in pieces. */
+  private async queryFiltered(calendarUrl: string, filter: string): Promise<DavObject[]> {
+    const body = (data: boolean) =>
+      xml(
+        `<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/>${data ? '<c:calendar-data/>' : ''}</d:prop>` +
+          `<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">${filter}</c:comp-filter></c:comp-filter></c:filter>` +
+          `</c:calendar-query>`,
+      );
+    try {
+      return this.objects(calendarUrl, await this.request(calendarUrl, 'REPORT', body(true), { depth: '1' }));
+    } catch (err) {
+      if (!(err instanceof ResponseTooLarge)) throw err;
+      const refs = this.objects(calendarUrl, await this.request(calendarUrl, 'REPORT', body(false), { depth: '1' }));
+      return this.multigetInPieces(calendarUrl, refs.map((r) => r.url));
+    }
+  }
+
+  /** `multiget`, halving what a too-large answer asked for; an object too large alone comes back `unread`. */
+  async multigetInPieces(calendarUrl: string, urls: string[]): Promise<DavObject[]> {
+    if (!urls.length) return [];
+    try {
+      return await this.multiget(calendarUrl, urls);
+    } catch (err) {
+      if (!(err instanceof ResponseTooLarge)) throw err;
+      if (urls.length === 1) return [{ url: urls[0]!, unread: true }];
+      const half = Math.ceil(urls.length / 2);
+      return [...(await this.multigetInPieces(calendarUrl, urls.slice(0, half))), ...(await this.multigetInPieces(calendarUrl, urls.slice(half)))];
+    }
   }
 
   /** What changed since `token` (RFC 6578). Changed objects come with their data when the server sends it. */
@@ -104,6 +158,8 @@ export class BusyReads {
     const changed: DavObject[] = [];
     const deleted: string[] = [];
     for (const r of responses) {
+      // 507 for the collection: the server sent only part of the changes (RFC 6578 §3.6).
+      if (r.status === 507) throw new CaldavError('unexpected', 'sync-collection answered only part of the changes (507)', 507);
       if (!r.href) continue;
       const url = new URL(r.href, calendarUrl).href;
       if (url.endsWith('/')) continue;
@@ -139,7 +195,7 @@ export class BusyReads {
         fetch: this.fetch,
       });
     } catch (err) {
-      if (err instanceof CaldavError) throw err;
+      if (err instanceof CaldavError || err instanceof ResponseTooLarge) throw err;
       throw new CaldavError('transient', `${method}: response could not be read`);
     }
     // A failure of the whole request comes back as one response without a multistatus.
@@ -158,7 +214,29 @@ function objectOf(r: DAVResponse, url: string): DavObject {
   const p = (r.props ?? {}) as Record<string, any>;
   const raw = p.calendarData;
   const data = typeof raw === 'string' ? raw : typeof raw?._cdata === 'string' ? raw._cdata : typeof raw?._text === 'string' ? raw._text : undefined;
-  return { url, etag: text(p.getetag), ...(data && data.includes('BEGIN:') ? { data } : {}) };
+  // Any text counts (one that is not iCalendar is busy); none: the server left it out.
+  return { url, etag: text(p.getetag), ...(data !== undefined && data.trim() ? { data } : {}) };
+}
+
+/** The response with its body read into memory, but never more than `max` bytes of it. */
+async function capped(res: Response, max: number): Promise<Response> {
+  if (Number(res.headers.get('content-length') ?? 0) > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new ResponseTooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body?.getReader();
+  for (let part = await reader?.read(); part && !part.done; part = await reader!.read()) {
+    size += part.value.byteLength;
+    if (size > max) {
+      await reader!.cancel().catch(() => undefined);
+      throw new ResponseTooLarge();
+    }
+    chunks.push(part.value);
+  }
+  const noBody = res.status === 204 || res.status === 304;
+  return new Response(noBody ? null : Buffer.concat(chunks), { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : undefined);

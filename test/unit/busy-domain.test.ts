@@ -1,6 +1,7 @@
 /** The pure parts of busy times: the window, wall-clock conversion, merging, reduction. */
 import { describe, expect, it } from 'vitest';
-import { busyIntervals, ownAddressSet, reduceObject } from '../../shared/busy/ical.js';
+import { busyIntervals } from '../../shared/busy/expand.js';
+import { ownAddressSet, reduceObject, UNREADABLE } from '../../shared/busy/ical.js';
 import { mergeIntervals } from '../../shared/busy/intervals.js';
 import { parseBusyQuery } from '../../shared/busy/window.js';
 import { wallTimeToUtc } from '../../shared/busy/zone.js';
@@ -61,9 +62,10 @@ describe('reduceObject and busyIntervals', () => {
     for (const gone of ['Secret', 'Private', 'Home', 'ann@', 'boss@', 'me@icloud.com', 'CN=']) expect(reduced).not.toContain(gone);
   });
 
-  it('a VTODO-only object reduces to nothing; text that is not iCalendar is refused', () => {
+  it('a VTODO-only object reduces to nothing; text that is not iCalendar is UNREADABLE (busy over the whole window)', () => {
     expect(reduceObject(cal('BEGIN:VTODO', 'UID:t', 'DUE:20270105T090000Z', 'END:VTODO'), own)).toBeUndefined();
-    expect(() => reduceObject('not a calendar', own)).toThrow();
+    expect(reduceObject('not a calendar', own)).toBe(UNREADABLE);
+    expect(busyIntervals([UNREADABLE], win).intervals).toEqual([{ start: win.from, end: win.to }]);
   });
 
   it('an instance invited without its series counts on its own; a moved instance from after the window is found', () => {
@@ -88,5 +90,24 @@ describe('reduceObject and busyIntervals', () => {
     const day = reduceObject(cal('BEGIN:VEVENT', 'UID:d', 'DTSTART;VALUE=DATE:20270106', 'END:VEVENT'), own)!;
     const got = busyIntervals([instant, day], { ...win, timeZone: 'Asia/Tokyo' }).intervals;
     expect(got).toEqual([{ start: Z('2027-01-05T15:00:00Z'), end: Z('2027-01-06T15:00:00Z') }]);
+  });
+});
+
+describe('parseBusyQuery: real instants only', () => {
+  const ok = (from: string, to = '2027-03-05T00:00:00Z') => {
+    try {
+      parseBusyQuery({ from, to });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  it('2027-02-30, 2026-02-29, 24:00, minute 60, second 60, month 13, offset +25:00 are refused; 2028-02-29 and offsets are fine', () => {
+    for (const bad of ['2027-02-30T10:00:00Z', '2026-02-29T00:00:00Z', '2027-03-01T24:00:00Z', '2027-03-01T10:60:00Z', '2027-03-01T10:00:60Z', '2027-13-01T00:00:00Z', '2027-03-01T00:00:00+25:00', '2027-04-31T00:00:00Z']) {
+      expect(ok(bad, '2027-05-05T00:00:00Z'), bad).toBe(false);
+    }
+    expect(ok('2028-02-29T00:00:00Z', '2028-03-01T00:00:00Z')).toBe(true);
+    expect(ok('2027-03-01T23:59:59.999+05:30')).toBe(true);
+    expect(ok('2027-03-01T10:00-0800')).toBe(true);
   });
 });
