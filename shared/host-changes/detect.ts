@@ -1,5 +1,5 @@
 import { bookingObjectId } from '../booking/ics.js';
-import { BusyReads, changeToken, type DavObject, type HomeCalendar } from '../caldav/busy-reads.js';
+import { BusyReads, changeToken, ResponseTooLarge, type DavObject, type HomeCalendar } from '../caldav/busy-reads.js';
 import type { CalendarObjects } from '../caldav/objects.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import type { AllowedHosts } from '../caldav/trusted-hosts.js';
@@ -190,17 +190,24 @@ async function readCalendar(
         if (o.data) objects.set(pathOf(o.url), { kind: 'present', ics: o.data });
         else withoutData.push(o.url);
       }
-      if (withoutData.length) for (const o of await reads.multiget(calendar.url, withoutData)) setPresent(objects, o);
+      if (withoutData.length) for (const o of await reads.multigetInPieces(calendar.url, withoutData)) setPresent(objects, o);
       return { objects, syncToken: changes.token };
     } catch (err) {
-      // iCloud answers an expired sync token with a bare 403: read the booking events afresh.
-      if (!(err instanceof CaldavError && (err.failure === 'forbidden' || err.status === 409 || err.failure === 'unexpected'))) throw err;
-      log.info('sync token not accepted: booking events read afresh', { accountId, status: err.status });
+      // iCloud answers an expired sync token with a bare 403; a server may also truncate (507)
+      // or send more than an answer may hold: read the booking events afresh.
+      const refused = err instanceof CaldavError && (err.failure === 'forbidden' || err.status === 409 || err.failure === 'unexpected');
+      if (!refused && !(err instanceof ResponseTooLarge)) throw err;
+      log.info('sync-collection not usable: booking events read afresh', { accountId, status: err instanceof CaldavError ? err.status : undefined });
     }
   }
   const present = new Map<string, Observation>();
-  for (const o of await reads.multiget(calendar.url, urls)) setPresent(present, o);
-  for (const url of urls) objects.set(pathOf(url), present.get(pathOf(url)) ?? { kind: 'missing' });
+  const unread = new Set<string>();
+  for (const o of await reads.multigetInPieces(calendar.url, urls)) {
+    if (o.unread) unread.add(pathOf(o.url));
+    setPresent(present, o);
+  }
+  // An object too large to read is there (nothing is judged about it); only an absent one is missing.
+  for (const url of urls) if (!unread.has(pathOf(url))) objects.set(pathOf(url), present.get(pathOf(url)) ?? { kind: 'missing' });
   return { objects };
 }
 
