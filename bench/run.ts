@@ -88,9 +88,9 @@ async function main() {
       }
 
       if (ONLY.has('throughput')) {
-        // The sync path's limit within one batch: accounts 4 at a time, and bookings of one
-        // account 4 at a time after the first (SYNC_DEFAULTS, as functions/handlers/sync.ts sets them).
-        const concurrency = SYNC_DEFAULTS.bookingConcurrency;
+        // The sync path's limit within one batch: 4 calendar writes in flight at once across its
+        // accounts (SYNC_DEFAULTS.writeConcurrency, as functions/handlers/sync.ts runs it).
+        const concurrency = SYNC_DEFAULTS.writeConcurrency;
         const attendeeMode = world.stack.config.ATTENDEE_MODE;
         const accounts = syncUsers.map((user, i) => ({ accountId: `acct-sync-${i}`, user }));
         progress(`connecting ${accounts.length} accounts`);
