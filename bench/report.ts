@@ -210,7 +210,7 @@ function throughputSection(t: ThroughputView): string[] {
     const byCommand = Object.entries(t.sync.dynamoByCommand)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    out.push(`  DynamoDB (dynalite, in this process) per booking: ${num(t.sync.dynamoCallsPerBooking, 2)} calls, ${num(t.sync.dynamoMeanMs, 2)} ms each (${byCommand})`);
+    out.push(`  DynamoDB (dynalite, in a process of its own) per booking: ${num(t.sync.dynamoCallsPerBooking, 2)} calls, ${num(t.sync.dynamoMeanMs, 2)} ms each (${byCommand})`);
   }
   for (const v of t.variants ?? []) {
     out.push(
