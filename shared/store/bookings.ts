@@ -201,7 +201,8 @@ export class BookingStore {
 
   /** Pushes a pending change's sweep time out (its account is held until it reconnects). */
   async postpone(record: DueRecord, byMs: number): Promise<boolean> {
-    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET dueAt = :due', { ':seq': record.seq, ':due': this.now() + byMs });
+    // Also puts a record from before the `unsettled` index into it (`accountId` copied).
+    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET dueAt = :due, unsettledAccount = accountId', { ':seq': record.seq, ':due': this.now() + byMs });
   }
 
   /** Deletes one record if it is still at this sequence (an orphan of a gone connection). */

@@ -222,6 +222,16 @@ describe('the pending index (the sweeper\'s work list)', () => {
     expect(scanned).toBe(2); // the 30 written records are not read
   });
 
+  it('a pending record from before the unsettled index joins it when the sweeper postpones it', async () => {
+    const a = account();
+    const r = (await store.advance(event('confirmed', a, 'old1', 0), 'g1'))!;
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    await table.doc.send(new UpdateCommand({ TableName: table.name, Key: { pk: accountKey(a), sk: 'BOOKING#old1' }, UpdateExpression: 'REMOVE unsettledAccount' }));
+    expect(await store.unsettled(a)).toEqual([]);
+    expect(await store.postpone(r, SWEEP_AFTER)).toBe(true);
+    expect((await store.unsettled(a)).map((x) => x.bookingId)).toEqual(['old1']);
+  });
+
   it('deleteIf removes a record only at the sequence it was seen with', async () => {
     const a = account();
     const r0 = (await store.advance(event('confirmed', a, 'b1', 0), 'g1'))!;
