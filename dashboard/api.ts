@@ -7,6 +7,7 @@ import type { ApiFailure } from './messages.js';
 
 // The response shapes are the connector's own (type-only imports: nothing of shared/ is bundled).
 import type { Details } from '../shared/connection/details.js';
+import type { SettingsRequest } from '../shared/connection/settings.js';
 export type { Details };
 export type { BusyAnswer } from '../shared/busy/busy-service.js';
 import type { BusyAnswer } from '../shared/busy/busy-service.js';
@@ -83,7 +84,11 @@ export function createApi(base: string, token: TokenSource) {
     },
     /** The calendars whose events count as busy (the others are unchecked). */
     async chooseCalendars(conflictCalendars: string[]): Promise<Details> {
-      return (await (await call('PATCH', JSON.stringify({ conflictCalendars }))).json()) as Details;
+      return this.updateSettings({ conflictCalendars });
+    },
+    /** PATCH: any of the conflict calendars, the destination calendar and the alert. */
+    async updateSettings(settings: SettingsRequest): Promise<Details> {
+      return (await (await call('PATCH', JSON.stringify(settings))).json()) as Details;
     },
     async busy(from: Date, to: Date, timeZone: string): Promise<BusyAnswer> {
       const q = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), timeZone });

@@ -9,7 +9,10 @@
 import { ApiError, createApi, localTokenSource, type Details } from './api.js';
 import { Modal } from './dialog.js';
 import {
+  ALERT_CHOICES,
+  alertLabel,
   busyError,
+  destinationUnavailable,
   connectErrors,
   genericError,
   changesSummary,
@@ -53,6 +56,11 @@ const ui = {
   detailLastSync: el('detail-last-sync'),
   detailChangesRow: el('detail-changes-row'),
   detailChanges: el('detail-changes'),
+  destinationSelect: el<HTMLSelectElement>('destination-select'),
+  alertSelect: el<HTMLSelectElement>('alert-select'),
+  destinationNotice: el('destination-notice'),
+  settingsStatus: el('settings-status'),
+  settingsError: el('settings-error'),
   calendarList: el('calendar-list'),
   calendarsError: el('calendars-error'),
   busyStatus: el('busy-status'),
@@ -159,6 +167,7 @@ function render(details: Details): void {
       ? 'The app-specific password was revoked, or your Apple ID password changed (which revokes them all). Create a new one at appleid.apple.com and reconnect: bookings made in the meantime are added then.'
       : 'The connection to iCloud stopped working. Reconnect with a new app-specific password.';
 
+  renderSettings(details);
   renderCalendars(details);
 
   // A connection that just started needing attention opens its details, so the fix is in sight.
@@ -187,12 +196,14 @@ function renderCalendars(details: Connected): void {
       const li = document.createElement('li');
       const name = document.createElement('span');
       name.textContent = c.name;
-      if (c.default) {
-        const tag = document.createElement('span');
-        tag.className = 'tag';
-        tag.textContent = 'bookings go here';
-        name.append(tag);
-      }
+      const tag = (text: string, muted = false) => {
+        const t = document.createElement('span');
+        t.className = muted ? 'tag tag--muted' : 'tag';
+        t.textContent = text;
+        name.append(t);
+      };
+      if (c.url === details.calendar.url) tag('bookings go here');
+      if (!c.writable) tag('read-only', true);
       const label = document.createElement('label');
       label.className = 'checkbox';
       const box = document.createElement('input');
@@ -207,6 +218,67 @@ function renderCalendars(details: Connected): void {
     }),
   );
 }
+
+// ---------------------------------------------------------------------------------------
+// Where new bookings go, and their alert
+
+/**
+ * Settings changes go one after another, in the order they were made (a keyboard user steps
+ * through a list, one change per key); the answer is shown once the last one is in, so the
+ * control is never reset under the user's hands.
+ */
+let settingsChain: Promise<void> = Promise.resolve();
+let settingsQueued = 0;
+
+function option(value: string, label: string, selected: boolean): HTMLOptionElement {
+  const o = document.createElement('option');
+  o.value = value;
+  o.textContent = label;
+  o.selected = selected;
+  return o;
+}
+
+function renderSettings(details: Connected): void {
+  // Changes still on their way: the controls show what the user chose; the last answer renders.
+  if (settingsQueued > 0) return;
+  const writable = details.calendars.filter((c) => c.writable);
+  ui.destinationSelect.replaceChildren(...writable.map((c) => option(c.url, c.name, c.url === details.calendar.url)));
+  const alert = details.alertMinutesBefore ?? null;
+  const choices = ALERT_CHOICES.includes(alert) ? ALERT_CHOICES : [...ALERT_CHOICES, alert].sort((a, b) => (a ?? -1) - (b ?? -1));
+  ui.alertSelect.replaceChildren(...choices.map((m) => option(m === null ? '' : String(m), alertLabel(m), m === alert)));
+  const gone = details.destinationUnavailable;
+  ui.destinationNotice.hidden = !gone;
+  ui.destinationNotice.textContent = gone ? destinationUnavailable(gone.name, details.calendar.name) : '';
+}
+
+function saveSetting(control: HTMLSelectElement, body: { calendar?: string; alertMinutesBefore?: number | null }, what: string): void {
+  settingsQueued++;
+  settingsChain = settingsChain.then(async () => {
+    control.setAttribute('aria-busy', 'true');
+    ui.settingsError.hidden = true;
+    try {
+      const details = await api.updateSettings(body);
+      if (--settingsQueued > 0) return;
+      ++renderVersion;
+      render(details);
+      if (details.status !== 'not_connected') {
+        ui.settingsStatus.textContent = body.calendar !== undefined ? `New bookings go to “${details.calendar.name}”.` : `Alert: ${alertLabel(details.alertMinutesBefore ?? null)}.`;
+      }
+    } catch (err) {
+      settingsQueued--;
+      ui.settingsError.textContent = `Couldn't change ${what}. ${genericError(asFailure(err))}`;
+      ui.settingsError.hidden = false;
+      if (current && current.status !== 'not_connected') renderSettings(current);
+    } finally {
+      control.removeAttribute('aria-busy');
+    }
+  });
+}
+
+ui.destinationSelect.addEventListener('change', () => saveSetting(ui.destinationSelect, { calendar: ui.destinationSelect.value }, 'where bookings go'));
+ui.alertSelect.addEventListener('change', () =>
+  saveSetting(ui.alertSelect, { alertMinutesBefore: ui.alertSelect.value === '' ? null : Number(ui.alertSelect.value) }, 'the alert'),
+);
 
 async function chooseCalendars(changed: HTMLInputElement): Promise<void> {
   const boxes = [...ui.calendarList.querySelectorAll<HTMLInputElement>('input[type=checkbox]')];

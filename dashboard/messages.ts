@@ -142,3 +142,21 @@ export function busyError(failure: Pick<ApiFailure, 'status' | 'code'>): string 
   if (failure.code === 'calendar_unavailable') return 'Busy times can’t be read from iCloud right now. Try again in a minute.';
   return `Busy times couldn't be loaded. ${genericError(failure)}`;
 }
+
+/** The alert choices the details view offers (minutes before; `null`: none), as Apple Calendar's own menu has them. */
+export const ALERT_CHOICES: Array<number | null> = [null, 0, 5, 10, 15, 30, 60, 120, 1440, 2880, 10080];
+
+/** “None”, “At time of event”, “15 minutes before”, “1 hour before”, “2 days before”, “1 week before”. */
+export function alertLabel(minutes: number | null): string {
+  if (minutes === null) return 'None';
+  if (minutes === 0) return 'At time of event';
+  const unit = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'} before`;
+  if (minutes % 10080 === 0) return unit(minutes / 10080, 'week');
+  if (minutes % 1440 === 0) return unit(minutes / 1440, 'day');
+  if (minutes % 60 === 0) return unit(minutes / 60, 'hour');
+  return unit(minutes, 'minute');
+}
+
+/** The chosen destination is gone or read-only: where bookings go meanwhile. */
+export const destinationUnavailable = (chosen: string, fallback: string) =>
+  `“${chosen}” is no longer one of your calendars you can write to (deleted, or shared with you read-only). New bookings go to “${fallback}” until you choose another calendar.`;

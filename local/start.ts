@@ -1,20 +1,10 @@
 import { readLocalSettings } from '../shared/config.js';
 import { startLocalStack } from './stack.js';
+import { stackOptions } from './stack-settings.js';
 
 /** `npm start`: the connector on this machine. Ctrl-C stops it; data stays in $LOCAL_DATA_DIR. */
 const settings = readLocalSettings();
-const stack = await startLocalStack({
-  port: settings.PORT,
-  sqsPort: settings.SQS_PORT,
-  dataDir: settings.LOCAL_DATA_DIR,
-  consumers: settings.SYNC_CONSUMERS,
-  sweepIntervalSeconds: settings.SWEEP_INTERVAL_SECONDS,
-  retryBaseSeconds: settings.RETRY_BASE_SECONDS,
-  caldavServerUrl: settings.CALDAV_SERVER_URL,
-  caldavAllowedHosts: settings.CALDAV_ALLOWED_HOSTS,
-  caldavTimeoutMs: settings.CALDAV_TIMEOUT_MS,
-  region: settings.AWS_REGION,
-});
+const stack = await startLocalStack(stackOptions(settings));
 console.log(
   JSON.stringify({
     level: 'INFO',

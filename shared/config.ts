@@ -104,6 +104,8 @@ const localSchema = z.object({
   CALDAV_ALLOWED_HOSTS: optionalText,
   CALDAV_TIMEOUT_MS: positiveInt(10_000),
   AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
+  /** `npm run demo`'s CalDAV server: Debian's Radicale (with its own python3, which has bcrypt). */
+  RADICALE_BIN: z._default(z.string().check(z.minLength(1)), '/usr/bin/radicale'),
 });
 
 export type LocalSettings = z.infer<typeof localSchema>;

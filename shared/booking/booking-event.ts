@@ -22,6 +22,16 @@ const instant = z.pipe(
   ),
   z.transform(canonicalInstant),
 );
+/**
+ * The video call's link: https only (never `http:`, `javascript:`, `data:`…), no spaces or
+ * control characters, a host — it goes into the event's URL, DESCRIPTION and maybe LOCATION.
+ */
+const HTTPS_URL = /^https:\/\/[^\s\u0000-\u001f\u007f]+$/;
+const meetingUrl = z.string().check(
+  z.maxLength(2048, 'must be at most 2048 characters'),
+  z.regex(HTTPS_URL, 'must be an https URL'),
+  z.refine((v) => !HTTPS_URL.test(v) || (URL.canParse(v) && new URL(v).hostname !== ''), 'must be an https URL'),
+);
 /** iCalendar's SEQUENCE is an INTEGER: 32-bit signed (RFC 5545 §3.3.8). */
 export const MAX_SEQUENCE = 2 ** 31 - 1;
 const bookingRef = {
@@ -39,6 +49,7 @@ export const bookingDetails = z
     location: z.optional(text(2048)),
     organizer: person,
     attendees: z._default(z.array(person).check(z.maxLength(200)), []),
+    meetingUrl: z.optional(meetingUrl),
   })
   .check(z.refine((b) => Date.parse(b.end) > Date.parse(b.start), { message: 'end must be after start', path: ['end'] }));
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import ical, { ICalAttendeeRole, ICalAttendeeStatus, ICalEventStatus, type ICalAttendeeScheduleAgent } from 'ical-generator';
+import ical, { ICalAlarmType, ICalAttendeeRole, ICalAttendeeStatus, ICalEventStatus, type ICalAttendeeScheduleAgent } from 'ical-generator';
 import type { BookingDetails } from './booking-event.js';
 import { eventText } from './event-text.js';
 
@@ -23,20 +23,27 @@ const paramSafe = (name: string | undefined) => name?.replace(/["\u0000-\u001f\u
  * objects with one), the organizer and the attendees with SCHEDULE-AGENT=CLIENT so the server
  * sends no invitations or "event changed" mails of its own (RFC 6638; Cal.com users got
  * Apple's mails until the organizer carried it too) — or, with mode `description`, attendees
- * listed in the description instead. Escaping and line folding are ical-generator's, except
- * for the ORGANIZER line, which is re-folded after the parameter is added.
+ * listed in the description instead. The meeting link is the event's `URL`, a line of the
+ * description and the `LOCATION` when the booking has none (Apple Calendar ignores
+ * `CONFERENCE`); `alertMinutesBefore` adds a display `VALARM`. Escaping and line folding are
+ * ical-generator's, except for the lines it gets wrong, which are written here: ORGANIZER
+ * (re-folded after the parameter is added), URL (a URI value, never TEXT-escaped) and the
+ * alarm's TRIGGER (always `-PT<n>M`).
  */
 export function bookingToIcs(
   booking: BookingDetails,
   ids: { uid: string },
-  opts: { attendeeMode?: AttendeeMode; stamp?: Date } = {},
+  opts: { attendeeMode?: AttendeeMode; stamp?: Date; alertMinutesBefore?: number } = {},
 ): string {
   const mode = opts.attendeeMode ?? 'attendees';
   const attendeeLines = booking.attendees.map((a) => (a.name ? `${a.name} <${a.email}>` : a.email));
-  const description =
-    mode === 'description' && attendeeLines.length
-      ? [booking.description, `Attendees:\n${attendeeLines.join('\n')}`].filter(Boolean).join('\n\n')
-      : booking.description;
+  const description = [
+    booking.description,
+    booking.meetingUrl && `Join the video call: ${booking.meetingUrl}`,
+    mode === 'description' && attendeeLines.length ? `Attendees:\n${attendeeLines.join('\n')}` : undefined,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 
   const cal = ical({ prodId: { company: 'booking', product: 'apple-calendar-connector', language: 'EN' } });
   cal.createEvent({
@@ -48,7 +55,7 @@ export function bookingToIcs(
     // Control characters are stripped from event text (event-text.ts); escaping and folding are ical-generator's.
     summary: eventText(booking.title) ?? '',
     description: eventText(description) || undefined,
-    location: eventText(booking.location) || undefined,
+    location: eventText(booking.location) || booking.meetingUrl || undefined,
     status: ICalEventStatus.CONFIRMED,
     organizer: { name: paramSafe(booking.organizer.name) ?? booking.organizer.email, email: booking.organizer.email },
     attendees:
@@ -61,8 +68,26 @@ export function bookingToIcs(
             scheduleAgent: 'CLIENT' as ICalAttendeeScheduleAgent,
           }))
         : [],
+    alarms:
+      opts.alertMinutesBefore === undefined
+        ? []
+        : [{ type: ICalAlarmType.display, trigger: opts.alertMinutesBefore * 60, description: eventText(`Reminder: ${booking.title}`) }],
   });
-  return organizerScheduledByClient(cal.toString());
+  let ics = organizerScheduledByClient(cal.toString());
+  if (opts.alertMinutesBefore !== undefined) ics = ics.replace(/^TRIGGER:.*$/m, `TRIGGER:-PT${opts.alertMinutesBefore}M`);
+  if (booking.meetingUrl) ics = withUrl(ics, booking.meetingUrl);
+  return ics;
+}
+
+/**
+ * `URL;VALUE=URI:<link>` as the event's last property (before its alarm, as RFC 5545's
+ * grammar orders them), folded; the link is validated https without spaces or controls.
+ */
+function withUrl(ics: string, url: string): string {
+  const lines = ics.split('\r\n');
+  const at = lines.findIndex((l) => l === 'BEGIN:VALARM' || l === 'END:VEVENT');
+  lines.splice(at, 0, ...foldLine(`URL;VALUE=URI:${url}`));
+  return lines.join('\r\n');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { davRequest, type DAVResponse } from 'tsdav';
-import { canHoldBookings, toCollection } from './discovery.js';
+import { canHoldEvents, isWritable, toCollection } from './discovery.js';
 import { sameCollectionUrl } from './urls.js';
 import { basicAuth, CaldavError, classifyStatus, davFetch, type DavCredentials } from './transport.js';
 import type { AllowedHosts } from './trusted-hosts.js';
@@ -14,6 +14,8 @@ import type { AllowedHosts } from './trusted-hosts.js';
 export interface HomeCalendar {
   url: string;
   name: string;
+  /** False for a read-only (shared-to-you) calendar. */
+  writable: boolean;
   order?: number;
   /** RFC 6578 sync token of the collection, when the server offers one. */
   syncToken?: string;
@@ -60,7 +62,7 @@ export class BusyReads {
     this.headers = basicAuth(opts.credentials);
   }
 
-  /** The calendars of the home that can hold events, with their change tokens. */
+  /** The calendars of the home that can hold events (read-only ones too), with their change tokens. */
   async listHome(homeUrl: string): Promise<HomeCalendar[]> {
     const body = xml(
       `<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/" xmlns:ca="http://apple.com/ns/ical/"><d:prop>` +
@@ -73,9 +75,9 @@ export class BusyReads {
       if (!r.ok || !r.href) continue;
       const url = new URL(r.href, homeUrl).href;
       const collection = toCollection(r, url);
-      if (sameCollectionUrl(url, homeUrl) || !canHoldBookings(collection)) continue;
+      if (sameCollectionUrl(url, homeUrl) || !canHoldEvents(collection)) continue;
       const p = (r.props ?? {}) as Record<string, unknown>;
-      out.push({ url, name: collection.name, order: collection.order, syncToken: text(p.syncToken), ctag: text(p.getctag) });
+      out.push({ url, name: collection.name, writable: isWritable(collection), order: collection.order, syncToken: text(p.syncToken), ctag: text(p.getctag) });
     }
     return out;
   }

@@ -12,7 +12,7 @@ export interface Discovery {
   principalUrl: string;
   homeUrl: string;
   calendar: CalendarInfo;
-  /** Every calendar of the home that can hold events, with its change tokens (busy times). */
+  /** Every calendar of the home that can hold events (read-only ones too), with its change tokens (busy times). */
   calendars: ListedCalendar[];
   /** The principal's calendar-user-address-set (e.g. `mailto:` addresses): who "me" is in invitations. */
   addresses: string[];
@@ -20,8 +20,10 @@ export interface Discovery {
   requests: number;
 }
 
-/** A usable calendar as listed under the home, with the tokens that change with its content. */
+/** A calendar as listed under the home, with the tokens that change with its content. */
 export interface ListedCalendar extends CalendarInfo {
+  /** False for a read-only (shared-to-you) calendar: bookings can't be written there. */
+  writable: boolean;
   syncToken?: string;
   ctag?: string;
 }
@@ -105,8 +107,8 @@ export async function discoverCalendar(opts: DiscoverOptions): Promise<Discovery
   const calendars = listing
     .filter((r) => r.ok && r.href)
     .map((r) => ({ r, c: toCollection(r, dav.resolve(r.href!)) }))
-    .filter(({ c }) => canHoldBookings(c))
-    .map(({ r, c }) => ({ url: c.url, name: c.name, syncToken: tokenText(r.props?.syncToken), ctag: tokenText(r.props?.getctag) }));
+    .filter(({ c }) => canHoldEvents(c))
+    .map(({ r, c }) => ({ url: c.url, name: c.name, writable: isWritable(c), syncToken: tokenText(r.props?.syncToken), ctag: tokenText(r.props?.getctag) }));
   const addresses = asArray(principalRes?.props?.calendarUserAddressSet?.href).map((h) => String(h).trim()).filter(Boolean);
   return { principalUrl: principal, homeUrl, calendar, calendars, addresses, requests: dav.requests };
 }
@@ -134,13 +136,18 @@ export function chooseDefaultCalendar(collections: ListedCollection[], defaultUr
   return chosen && { url: chosen.url, name: chosen.name };
 }
 
-export function canHoldBookings(c: ListedCollection): boolean {
+/** A calendar bookings can be written to: it holds events and is writable. */
+export const canHoldBookings = (c: ListedCollection) => canHoldEvents(c) && isWritable(c);
+
+/** A calendar collection that holds events: not a Reminders list, subscription, inbox/outbox or notification collection. */
+export function canHoldEvents(c: ListedCollection): boolean {
   if (!c.resourceTypes.includes('calendar')) return false;
   if (c.resourceTypes.some((t) => ['subscribed', 'scheduleInbox', 'scheduleOutbox', 'notification'].includes(t))) return false;
-  if (c.components && !c.components.includes('VEVENT')) return false;
-  if (c.privileges && !c.privileges.some((p) => ['write', 'writeContent', 'bind', 'all'].includes(p))) return false;
-  return true;
+  return !c.components || c.components.includes('VEVENT');
 }
+
+/** From `current-user-privilege-set`; a server that does not say is taken as writable. */
+export const isWritable = (c: ListedCollection) => !c.privileges || c.privileges.some((p) => ['write', 'writeContent', 'bind', 'all'].includes(p));
 
 export function toCollection(r: DAVResponse, url: string): ListedCollection {
   const p = (r.props ?? {}) as Record<string, any>;

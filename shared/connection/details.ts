@@ -1,6 +1,7 @@
 import { isFailed, isPending, type BookingStore } from '../store/bookings.js';
 import { calendarEntries, type CalendarEntry } from '../busy/calendars.js';
 import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
+import { destinationOf } from './destination.js';
 
 /** What the dashboard shows of a connection (contract §1, GET). */
 export type Details =
@@ -8,7 +9,12 @@ export type Details =
   | {
       status: 'active' | 'error';
       appleId: string;
+      /** The destination: where new bookings are written (PATCH `calendar`; default: the default calendar). */
       calendar: { name: string; url: string };
+      /** The chosen destination when it is gone or read-only: `calendar` is then the default calendar. */
+      destinationUnavailable?: { name: string; url: string };
+      /** The alert on events written from now on (PATCH); absent: none. */
+      alertMinutesBefore?: number;
       connectedAt: string;
       lastSync?: LastSync;
       /** Booking changes not yet in the calendar (held, or waiting for a retry). */
@@ -37,10 +43,13 @@ export async function detailsOf(deps: Pick<DetailsDeps, 'bookings'>, conn: Conne
 
 /** The details of a connection from the item alone (connect's answer when counting ran out of time). */
 export function connectedDetails(conn: Connection, pendingChanges = 0, failedChanges = 0): Details {
+  const destination = destinationOf(conn);
   return {
     status: conn.status,
     appleId: conn.appleId,
-    calendar: { name: conn.calendarName, url: conn.calendarUrl },
+    calendar: { name: destination.name, url: destination.url },
+    ...(destination.unavailable ? { destinationUnavailable: { name: destination.unavailable.name, url: destination.unavailable.url } } : {}),
+    ...(conn.alertMinutesBefore !== undefined ? { alertMinutesBefore: conn.alertMinutesBefore } : {}),
     connectedAt: conn.connectedAt,
     ...(conn.lastSync ? { lastSync: conn.lastSync } : {}),
     pendingChanges,

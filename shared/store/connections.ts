@@ -16,6 +16,8 @@ export interface StoredCalendar {
   name: string;
   /** Its events count as busy (PATCH conflictCalendars); new calendars start checked. */
   checkedForConflicts: boolean;
+  /** False for a read-only (shared-to-you) calendar: never a destination. */
+  writable: boolean;
   /** Change tokens from the listing that found it (a cold busy read starts from them). */
   syncToken?: string;
   ctag?: string;
@@ -46,6 +48,17 @@ export interface Connection {
   addresses?: string[];
   /** Grows with every change of `calendars` after connect (conditional updates). */
   calendarsVersion?: number;
+  /** The calendar new bookings go to (PATCH calendar); absent: the default calendar. */
+  destination?: { url: string; name: string };
+  /** A display alert this many minutes before each event written (PATCH alertMinutesBefore); absent: none. */
+  alertMinutesBefore?: number;
+}
+
+/** The settings a PATCH changes; `alertMinutesBefore: null` removes the alert. */
+export interface SettingsChange {
+  calendars?: StoredCalendar[];
+  destination?: { url: string; name: string };
+  alertMinutesBefore?: number | null;
 }
 
 const key = (accountId: string) => ({ pk: accountKey(accountId), sk: CONNECTION_SK });
@@ -76,13 +89,18 @@ export class ConnectionStore {
    * two concurrent connects with different Apple IDs can't both win).
    * Returns whether the connection was created (vs. replaced).
    */
-  async save(conn: Omit<Connection, 'connectedAt' | 'lastSync' | 'generation'> & { connectedAt?: string }): Promise<{ created: boolean; connection: Connection }> {
+  async save(
+    conn: Omit<Connection, 'connectedAt' | 'lastSync' | 'generation' | 'destination' | 'alertMinutesBefore'> & { connectedAt?: string },
+  ): Promise<{ created: boolean; connection: Connection }> {
     const appleIdKey = conn.appleId.trim().toLowerCase();
     for (let attempt = 0; attempt < 3; attempt++) {
       const existing = await this.get(conn.accountId);
       if (existing && !sameAppleId(existing.appleId, conn.appleId)) throw new AppleIdConflict();
       const connection: Connection = {
         ...conn,
+        // The person's settings survive a reconnect of the same Apple ID.
+        ...(existing?.destination ? { destination: existing.destination } : {}),
+        ...(existing?.alertMinutesBefore !== undefined ? { alertMinutesBefore: existing.alertMinutesBefore } : {}),
         generation: existing?.generation ?? randomUUID(),
         connectedAt: existing?.connectedAt ?? conn.connectedAt ?? conn.updatedAt,
         ...(existing?.lastSync ? { lastSync: existing.lastSync } : {}),
@@ -168,15 +186,35 @@ export class ConnectionStore {
    * absent before the first change): a concurrent PATCH or refresh is never overwritten
    * blindly. Returns false when it changed in between.
    */
-  async updateCalendars(accountId: string, calendars: StoredCalendar[], readVersion: number | undefined): Promise<boolean> {
+  updateCalendars(accountId: string, calendars: StoredCalendar[], readVersion: number | undefined): Promise<boolean> {
+    return this.updateSettings(accountId, { calendars }, readVersion);
+  }
+
+  /**
+   * Applies a PATCH (conflict choices, destination, alert) if the calendar list is still the
+   * one the change was checked against (`calendarsVersion`); bumps the version. False when it
+   * changed in between (the caller checks again).
+   */
+  async updateSettings(accountId: string, change: SettingsChange, readVersion: number | undefined): Promise<boolean> {
+    const sets = ['calendarsVersion = :next'];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = { ':next': (readVersion ?? 0) + 1, ...(readVersion === undefined ? {} : { ':v': readVersion }) };
+    const set = (attribute: string, value: unknown) => {
+      sets.push(`${attribute} = :${attribute}`);
+      values[`:${attribute}`] = value;
+    };
+    if (change.calendars) set('calendars', change.calendars);
+    if (change.destination) set('destination', change.destination);
+    if (change.alertMinutesBefore === null) removes.push('alertMinutesBefore');
+    else if (change.alertMinutesBefore !== undefined) set('alertMinutesBefore', change.alertMinutesBefore);
     try {
       await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(accountId),
-          UpdateExpression: 'SET calendars = :c, calendarsVersion = :next',
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: readVersion === undefined ? 'attribute_exists(pk) AND attribute_not_exists(calendarsVersion)' : 'attribute_exists(pk) AND calendarsVersion = :v',
-          ExpressionAttributeValues: { ':c': calendars, ':next': (readVersion ?? 0) + 1, ...(readVersion === undefined ? {} : { ':v': readVersion }) },
+          ExpressionAttributeValues: values,
         }),
       );
       return true;

@@ -7,6 +7,7 @@ import { mapLimit } from '../concurrency.js';
 import type { Log } from '../logger.js';
 import type { BookingRecord } from '../store/bookings.js';
 import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
+import { destinationOf } from '../connection/destination.js';
 import { retryDelaySeconds } from './backoff.js';
 import { reconcileBooking, type CalendarTarget, type ReconcileDeps } from './reconcile.js';
 
@@ -63,7 +64,9 @@ export async function syncAccountBookings(
   let stopped: { rejected: true } | { throttled: CaldavError } | undefined;
   const target: CalendarTarget = {
     accountId: connection.accountId,
-    calendarUrl: connection.calendarUrl,
+    // New bookings go to the destination; events already written are updated where they are.
+    calendarUrl: destinationOf(connection).url,
+    alertMinutesBefore: connection.alertMinutesBefore,
     homeUrl: connection.homeUrl,
     credentials,
     rediscover: () => rediscover(deps, connection, credentials),
@@ -187,7 +190,11 @@ function classify(err: unknown): 'held' | 'retry' | 'event_rejected' | 'calendar
   }
 }
 
-/** The stored calendar URL went stale (iCloud moved the account): discover again, keep the new URL. */
+/**
+ * The stored calendar URL went stale (iCloud moved the account, or the destination was
+ * deleted): discover again, keep the new URLs; new bookings go to the destination as listed
+ * now, or to the default calendar when it is gone.
+ */
 async function rediscover(deps: AccountSyncDeps, connection: Connection, credentials: DavCredentials): Promise<{ calendarUrl: string; homeUrl: string }> {
   let found;
   try {
@@ -198,6 +205,9 @@ async function rediscover(deps: AccountSyncDeps, connection: Connection, credent
     throw err;
   }
   deps.log.info('calendar re-discovered', { accountId: connection.accountId, from: connection.calendarUrl, to: found.calendar.url });
-  await deps.connections.updateCalendar(connection.accountId, connection.ciphertext, found, mergeListing(found.calendars, connection.calendars));
-  return { calendarUrl: found.calendar.url, homeUrl: found.homeUrl };
+  const calendars = mergeListing(found.calendars, connection.calendars);
+  await deps.connections.updateCalendar(connection.accountId, connection.ciphertext, found, calendars);
+  const destination = destinationOf({ ...connection, calendarUrl: found.calendar.url, calendarName: found.calendar.name, calendars });
+  if (destination.unavailable) deps.log.warn('destination calendar gone: new bookings go to the default calendar', { accountId: connection.accountId });
+  return { calendarUrl: destination.url, homeUrl: found.homeUrl };
 }

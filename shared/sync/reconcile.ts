@@ -13,10 +13,12 @@ export interface ReconcileDeps {
   writeSlots?: Limiter;
 }
 
-/** One account's calendar as used while syncing; `calendarUrl` changes after a re-discovery. */
+/** One account's calendar as used while syncing: `calendarUrl` is where new bookings go (the destination); it changes after a re-discovery. */
 export interface CalendarTarget {
   accountId: string;
   calendarUrl: string;
+  /** The display alert of events written now (PATCH alertMinutesBefore); none when absent. */
+  alertMinutesBefore?: number;
   /** The account's calendar home (where a moved event is looked for). */
   homeUrl: string;
   credentials: DavCredentials;
@@ -112,7 +114,7 @@ async function apply(deps: ReconcileDeps, target: CalendarTarget, record: Bookin
   }
 
   if (!record.booking) throw new Error('booking record has no event data');
-  const ics = bookingToIcs(record.booking, { uid }, { attendeeMode: deps.attendeeMode });
+  const ics = bookingToIcs(record.booking, { uid }, { attendeeMode: deps.attendeeMode, alertMinutesBefore: target.alertMinutesBefore });
   try {
     // With its ETag an update only replaces the object we wrote: moved away, that is a 412,
     // never a second copy. (Without one — iCloud may not send it — the account-wide UID rule

@@ -431,8 +431,10 @@ describe('dashboard page', () => {
     // Details by keyboard, then Disconnect: Escape cancels, the confirmation traps focus, Enter confirms.
     await key('Enter');
     expect((await state(page)).expanded).toBe(true);
-    // Through the calendar's "Check for conflicts" toggle (one calendar here), then Disconnect.
+    // Through where bookings go, the alert, the calendar's "Check for conflicts" toggle (one calendar here), then Disconnect.
     await page.locator('#calendar-list input').waitFor();
+    expect(await key('Tab')).toBe('#destination-select');
+    expect(await key('Tab')).toBe('#alert-select');
     expect(await key('Tab')).toBe('input');
     expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toMatch(/^Check “.+” for conflicts$/);
     expect(await key('Tab')).toBe('#disconnect-button');

@@ -153,8 +153,8 @@ describe('calendars, PATCH and request counts (Radicale)', () => {
   it('details list every calendar that can hold events (not Reminders), the default first, all checked', async () => {
     const res = await connect(me, BOB);
     expect(res.body.calendars).toEqual([
-      { name: 'Home', url: viaProxy(BOB, 'home'), default: true, checkedForConflicts: true },
-      { name: 'Work', url: viaProxy(BOB, 'work'), default: false, checkedForConflicts: true },
+      { name: 'Home', url: viaProxy(BOB, 'home'), default: true, checkedForConflicts: true, writable: true },
+      { name: 'Work', url: viaProxy(BOB, 'work'), default: false, checkedForConflicts: true, writable: true },
     ]);
     expect((await api.call('GET', { as: me })).body.calendars).toEqual(res.body.calendars);
   });

@@ -66,7 +66,7 @@ const annActive = () => ({
   connectedAt: expect.stringMatching(ISO),
   pendingChanges: 0,
   failedChanges: 0,
-  calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
+  calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true, writable: true }],
 });
 
 describe('POST /integrations/apple-calendar (connect)', () => {
@@ -273,7 +273,7 @@ describe('GET /integrations/apple-calendar (details)', () => {
       lastSync: { at: '2026-11-24T10:05:00.000Z', outcome: 'failed', error: 'credentials_rejected' },
       pendingChanges: 0,
       failedChanges: 0,
-      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true }],
+      calendars: [{ name: 'Home', url: homeUrl(ANN), default: true, checkedForConflicts: true, writable: true }],
     });
   });
 

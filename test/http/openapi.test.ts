@@ -221,7 +221,11 @@ describe('real responses conform to the document', () => {
     const connected = await conforming('POST', { as: 'u-busy', body: body(ANN) }, 201);
     const home = connected.body.calendars[0].url;
     await conforming('PATCH', { as: 'u-busy', body: { conflictCalendars: [home] } }, 200);
+    await conforming('PATCH', { as: 'u-busy', body: { calendar: home, alertMinutesBefore: 15 } }, 200);
+    await conforming('PATCH', { as: 'u-busy', body: { alertMinutesBefore: null } }, 200);
     await conforming('PATCH', { as: 'u-busy', body: { conflictCalendars: ['https://elsewhere.example/'] } }, 400);
+    await conforming('PATCH', { as: 'u-busy', body: {} }, 400);
+    await conforming('PATCH', { as: 'u-busy', body: { alertMinutesBefore: 10_081 } }, 400);
     await conforming('PATCH', { as: 'u-none', body: { conflictCalendars: [] } }, 404);
     await conforming('PATCH', { authorization: null, body: { conflictCalendars: [] } }, 401);
     const q = '?from=2026-12-01T00:00:00Z&to=2026-12-08T00:00:00Z&timeZone=Europe/Berlin';

@@ -39,7 +39,7 @@ const requests = () => xandikos.proxy.requests.map((r) => `${r.method} ${r.path}
 describe('busy times on Xandikos', () => {
   it('lists the calendar with checkedForConflicts', async () => {
     const details = await ctx.api('GET', ME);
-    expect(details.body.calendars).toContainEqual({ name: expect.any(String), url: `${xandikos.url}${xandikos.calendarPath}`, default: true, checkedForConflicts: true });
+    expect(details.body.calendars).toContainEqual({ name: expect.any(String), url: `${xandikos.url}${xandikos.calendarPath}`, default: true, checkedForConflicts: true, writable: true });
   });
 
   it('cold read: one calendar-query per checked calendar, and every rule gives the hand-worked intervals', async () => {

@@ -2,23 +2,17 @@
  * A real Radicale 3 server for integration tests: htpasswd users, pre-created calendars,
  * a temp folder, 127.0.0.1 on a free port.
  */
-import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
 import { removeOnExit, spawnServer, type ServerProcess } from './process.js';
+import { radicalePaths, writeRadicaleFiles, writeUsers, type CalendarSpec } from '../../local/radicale.js';
 
 /** Always this binary: the `python3` first on PATH lacks bcrypt. */
 export const RADICALE_BIN = '/usr/bin/radicale';
 
-/** A calendar (or VTODO list) to create before the server starts. */
-export interface CalendarSpec {
-  /** Folder name: the calendar lives at `/<user>/<slug>/`. */
-  slug: string;
-  displayName: string;
-  /** Supported components; default `['VEVENT']`. `['VTODO']` makes a Reminders-style list. */
-  components?: string[];
-}
+export type { CalendarSpec };
 
 /** What every CalDAV test server offers. */
 export interface CaldavServer {
@@ -61,54 +55,10 @@ export async function startRadicale(opts: StartRadicaleOptions): Promise<Radical
   const forgetDir = removeOnExit(dir);
   const port = await freePort();
   const users = new Map(Object.entries(opts.users));
-  const htpasswd = path.join(dir, 'users');
-  const configFile = path.join(dir, 'config');
-  const storage = path.join(dir, 'collections');
+  const { config: configFile, htpasswd } = radicalePaths(dir);
   const timeoutMs = opts.timeoutMs ?? 15_000;
-
-  const writeUsers = async (): Promise<void> => {
-    // Write then rename, so Radicale (which re-reads the file on every login) never sees half a file.
-    const body = [...users].map(([u, p]) => `${u}:${p}\n`).join('');
-    const tmp = `${htpasswd}.${process.pid}.tmp`;
-    await writeFile(tmp, body);
-    await rename(tmp, htpasswd);
-  };
-
-  await writeUsers();
-  await writeFile(
-    configFile,
-    [
-      '[server]',
-      `hosts = 127.0.0.1:${port}`,
-      '[auth]',
-      'type = htpasswd',
-      `htpasswd_filename = ${htpasswd}`,
-      'htpasswd_encryption = plain',
-      'delay = 0',
-      '[rights]',
-      'type = owner_only',
-      '[storage]',
-      `filesystem_folder = ${storage}`,
-      '[web]',
-      'type = none',
-      '[logging]',
-      'level = warning',
-      'mask_passwords = True',
-      '',
-    ].join('\n'),
-  );
-  for (const user of users.keys()) {
-    for (const cal of opts.calendars?.[user] ?? DEFAULT_CALENDARS) {
-      const calDir = path.join(storage, 'collection-root', user, cal.slug);
-      await mkdir(calDir, { recursive: true });
-      const props = {
-        tag: 'VCALENDAR',
-        'C:supported-calendar-component-set': (cal.components ?? ['VEVENT']).join(','),
-        'D:displayname': cal.displayName,
-      };
-      await writeFile(path.join(calDir, '.Radicale.props'), JSON.stringify(props));
-    }
-  }
+  const writeAllUsers = () => writeUsers(htpasswd, Object.fromEntries(users));
+  await writeRadicaleFiles({ dir, port, users: opts.users, calendars: Object.fromEntries([...users.keys()].map((u) => [u, opts.calendars?.[u] ?? DEFAULT_CALENDARS])) });
 
   let proc: ServerProcess | undefined;
   let stopped = false;
@@ -138,11 +88,11 @@ export async function startRadicale(opts: StartRadicaleOptions): Promise<Radical
     calendarPath: (user, slug = 'home') => `/${encodeURIComponent(user)}/${slug}/`,
     async setPassword(user, password) {
       users.set(user, password);
-      await writeUsers();
+      await writeAllUsers();
     },
     async removeUser(user) {
       users.delete(user);
-      await writeUsers();
+      await writeAllUsers();
     },
     async restart() {
       if (stopped) throw new Error('radicale: restart() after stop()');

@@ -26,6 +26,8 @@ describe('booking event schema', () => {
     expect(parseBookingEvent(JSON.stringify(contractExample)).ok).toBe(true);
     const cancelled = { type: 'booking.cancelled', userId: 'a', occurredAt: '2026-11-24T10:00:00Z', booking: { id: 'bk_123', sequence: 4 } };
     expect(parseBookingEvent(JSON.stringify(cancelled))).toMatchObject({ ok: true });
+    const withLink = parseBookingEvent(JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, meetingUrl: 'https://meet.example.com/abc-defg-hij?pwd=1' } }));
+    expect(withLink).toMatchObject({ ok: true, event: { booking: { meetingUrl: 'https://meet.example.com/abc-defg-hij?pwd=1' } } });
   });
 
   it.each([
@@ -37,6 +39,9 @@ describe('booking event schema', () => {
     ['fractional sequence', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, sequence: 1.5 } }), /sequence/],
     ['time without offset', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, start: '2026-12-01T15:00:00' } }), /start/],
     ['bad organizer e-mail', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, organizer: { email: 'x\r\nATTENDEE:y' } } }), /organizer/],
+    ...['http://meet.example.com/a', 'javascript:alert(1)', 'ftp://meet.example.com/a', 'meet.example.com/a', 'https://', 'https://meet.example.com/a b', 'https://meet.example.com/\u0000', `https://meet.example.com/${'x'.repeat(2048)}`, 'HTTP://meet.example.com/a'].map(
+      (meetingUrl) => [`meetingUrl ${JSON.stringify(meetingUrl.slice(0, 40))}`, JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, meetingUrl } }), /booking\.meetingUrl: must be/] as [string, string, RegExp],
+    ),
     ['missing title', JSON.stringify({ ...contractExample, booking: { ...contractExample.booking, title: undefined } }), /title/],
     ['cancellation without sequence', JSON.stringify({ type: 'booking.cancelled', userId: 'a', occurredAt: '2026-11-24T10:00:00Z', booking: { id: 'x' } }), /sequence/],
     ['missing userId', JSON.stringify({ ...contractExample, userId: undefined }), /userId/],

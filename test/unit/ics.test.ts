@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BookingDetails } from '../../shared/booking/booking-event.js';
 import { bookingObjectId, bookingToIcs, organizerScheduledByClient } from '../../shared/booking/ics.js';
 import { parseIcs } from '../harness/ics.js';
+import { readWithPython } from '../harness/python-ical.js';
 
 const booking: BookingDetails = {
   id: 'bk_1',
@@ -105,6 +106,40 @@ describe('booking → ICS', () => {
     // Every physical line is a folded continuation or a known property.
     const names = new Set(ics.lines.map((l) => l.name));
     for (const n of names) expect(['BEGIN', 'END', 'VERSION', 'PRODID', 'UID', 'SEQUENCE', 'DTSTAMP', 'DTSTART', 'DTEND', 'SUMMARY', 'LOCATION', 'DESCRIPTION', 'ORGANIZER', 'ATTENDEE', 'STATUS']).toContain(n);
+  });
+
+  it('a meeting link is the URL (a URI: not TEXT-escaped), a line of the description and the location when the booking has none (read by python-icalendar)', () => {
+    const meetingUrl = 'https://meet.example.com/abc-defg-hij?pwd=a,b;c&x=1';
+    const withRoom = readWithPython(bookingToIcs({ ...booking, meetingUrl }, { uid: 'u' }));
+    expect(withRoom.url).toBe(meetingUrl);
+    expect(withRoom.location).toBe('Room 4');
+    expect(withRoom.description).toBe(`Bring notes\n\nJoin the video call: ${meetingUrl}`);
+    const text = bookingToIcs({ ...booking, location: undefined, description: undefined, meetingUrl }, { uid: 'u' });
+    expect(text).toContain(`URL;VALUE=URI:https://meet.example.com/abc-defg-hij?pwd=a,b;c&x=1`);
+    const alone = readWithPython(text);
+    expect(alone.location).toBe(meetingUrl);
+    expect(alone.description).toBe(`Join the video call: ${meetingUrl}`);
+    expect(text.split('\r\n').every((l) => Buffer.byteLength(l) <= 75)).toBe(true);
+    // A very long link is folded and reads back whole.
+    const long = `https://meet.example.com/${'x'.repeat(300)}`;
+    expect(readWithPython(bookingToIcs({ ...booking, meetingUrl: long }, { uid: 'u' })).url).toBe(long);
+    // Without a link: no URL, description and location as they were.
+    const none = readWithPython(bookingToIcs(booking, { uid: 'u' }));
+    expect(none).toMatchObject({ url: null, location: 'Room 4', description: 'Bring notes' });
+  });
+
+  it('an alert is a display VALARM with TRIGGER:-PT<n>M and a description; none without the setting (read by python-icalendar)', () => {
+    for (const n of [0, 15, 1440, 10_080]) {
+      const text = bookingToIcs(booking, { uid: 'u' }, { alertMinutesBefore: n });
+      expect(text).toContain(`\r\nTRIGGER:-PT${n}M\r\n`);
+      const view = readWithPython(text);
+      expect(view.alarms).toEqual([{ action: 'DISPLAY', triggerMinutesBefore: n, description: 'Reminder: Consultation with Ann' }]);
+    }
+    expect(readWithPython(bookingToIcs(booking, { uid: 'u' })).alarms).toEqual([]);
+    expect(bookingToIcs(booking, { uid: 'u' })).not.toContain('VALARM');
+    // The URL comes before the alarm (RFC 5545: an event's properties, then its alarms).
+    const both = bookingToIcs({ ...booking, meetingUrl: 'https://meet.example.com/x' }, { uid: 'u' }, { alertMinutesBefore: 5 });
+    expect(both.indexOf('URL;VALUE=URI:')).toBeLessThan(both.indexOf('BEGIN:VALARM'));
   });
 
   it('UID and resource name depend on account and booking only, and hide both', () => {
