@@ -8,7 +8,7 @@
 // Options: --json  --bookings N (default 500)  --accounts N (default 10)  --runs N (cold
 // imports per bundle, default 7)  --latency-ms N (extra throughput runs with this delay per
 // CalDAV request, default 50; 0 skips them)  --backlog N (fairness backlog, default 2000)
-// --only requests,throughput,bundles,kms,fairness,busy  --explain (also time single dependencies
+// --only requests,throughput,bundles,kms,fairness,latency,busy  --explain (also time single dependencies
 // bundled alone: where the init time goes)
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
