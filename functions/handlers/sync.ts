@@ -44,6 +44,7 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     retryBaseSeconds: config.RETRY_BASE_SECONDS,
     concurrency: SYNC_DEFAULTS.bookingConcurrency,
     accountConcurrency: SYNC_DEFAULTS.accountConcurrency,
+    generations: new Map(),
     now: p.now,
     random: opts.random,
   };
