@@ -44,7 +44,6 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     retryBaseSeconds: config.RETRY_BASE_SECONDS,
     concurrency: SYNC_DEFAULTS.bookingConcurrency,
     accountConcurrency: SYNC_DEFAULTS.accountConcurrency,
-    generations: new Map(),
     now: p.now,
     random: opts.random,
   };

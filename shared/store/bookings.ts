@@ -199,14 +199,6 @@ export class BookingStore {
     );
   }
 
-  /**
-   * Moves a change just recorded under a generation guessed wrong to the connection's current
-   * one (only if it is still that change, recorded under that guess).
-   */
-  async restamp(record: DueRecord, from: string, to: string): Promise<boolean> {
-    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET generation = :to', { ':from': from, ':to': to }, 'generation = :from');
-  }
-
   /** Pushes a pending change's sweep time out (its account is held until it reconnects). */
   async postpone(record: DueRecord, byMs: number): Promise<boolean> {
     // Also puts a record from before the `unsettled` index into it (`accountId` copied).

@@ -32,8 +32,6 @@ export interface BatchDeps extends Omit<AccountSyncDeps, 'deadline'> {
   passwords: PasswordCache;
   /** Accounts synced at once within a batch. */
   accountConcurrency?: number;
-  /** The connection generation this container saw last per account (kept across batches: a guess, always checked). */
-  generations?: Map<string, string>;
 }
 
 export interface BatchOptions {
@@ -118,13 +116,14 @@ type Outcome = BookingOutcome | { kind: 'skipped' };
 type AccountOutcome = 'not_connected' | Map<string, Outcome>;
 
 async function syncAccount(deps: AccountDeps, accountId: string, work: AccountWork, onRecorded: () => void): Promise<AccountOutcome> {
-  const outcomes = new Map<string, Outcome>();
-  let { connection, due } = await readAndRecord(deps, accountId, work, outcomes);
+  let connection = await deps.connections.get(accountId);
   if (!connection) {
     deps.log.info('no Apple Calendar connected: messages skipped', { accountId, messages: [...work.events.values()].flat().length + work.redrives.length });
     return 'not_connected';
   }
+  const outcomes = new Map<string, Outcome>();
   const generation = connection.generation;
+  const due = await recordChanges(deps, accountId, generation, work, outcomes);
   onRecorded();
   if (!due.length) return outcomes;
 
@@ -154,40 +153,6 @@ async function syncAccount(deps: AccountDeps, accountId: string, work: AccountWo
 }
 
 /**
- * Reads the account's connection and records the changes under its generation. When this
- * container has seen the account before, both run at once with the generation it saw last
- * (it changes only when the account disconnects and connects again): one DynamoDB round trip
- * less before the first calendar request. If the connection says otherwise, what was recorded
- * under the guess is put right before anything is written — moved to the current generation,
- * or deleted when the account has no connection any more.
- */
-async function readAndRecord(deps: AccountDeps, accountId: string, work: AccountWork, outcomes: Map<string, Outcome>): Promise<{ connection?: Connection; due: Due[] }> {
-  const guess = deps.generations?.get(accountId);
-  if (guess === undefined) {
-    const connection = await deps.connections.get(accountId);
-    remember(deps, accountId, connection);
-    return { connection, due: connection ? (await recordChanges(deps, accountId, connection.generation, work, outcomes)).due : [] };
-  }
-  const [connection, guessed] = await Promise.all([deps.connections.get(accountId), recordChanges(deps, accountId, guess, work, outcomes)]);
-  remember(deps, accountId, connection);
-  if (connection?.generation === guess) return { connection, due: guessed.due };
-  await mapLimit(guessed.advanced, 8, (r) => (connection ? deps.bookings.restamp(r, guess, connection.generation) : deps.bookings.deleteIf(r)));
-  outcomes.clear();
-  return { connection, due: connection ? (await recordChanges(deps, accountId, connection.generation, work, outcomes)).due : [] };
-}
-
-/** Generations this container saw last, by account (a guess, always checked); bounded. */
-const MAX_REMEMBERED = 10_000;
-function remember(deps: AccountDeps, accountId: string, connection: Connection | undefined) {
-  if (!deps.generations) return;
-  if (!connection) return void deps.generations.delete(accountId);
-  if (deps.generations.size >= MAX_REMEMBERED && !deps.generations.has(accountId)) deps.generations.clear();
-  deps.generations.set(accountId, connection.generation);
-}
-
-type Due = { bookingId: string; record: BookingRecord };
-
-/**
  * Records what each booking event asks for before any calendar request, and reads the records
  * the re-drives name; returns the bookings whose change is pending for this connection. What
  * is not pending afterwards (duplicates, stale messages, changes already written) needs nothing
@@ -197,14 +162,11 @@ type Due = { bookingId: string; record: BookingRecord };
 async function recordChanges(deps: AccountDeps, accountId: string, generation: string, work: AccountWork, outcomes: Map<string, Outcome>) {
   const redriven = new Set(work.redrives.filter((r) => r.message.generation === generation).flatMap((r) => r.message.bookingIds));
   const touched = new Set([...work.events.keys(), ...redriven]);
-  const due: Due[] = [];
-  /** Records this call moved forward (under `generation`). */
-  const advanced: BookingRecord[] = [];
+  const due: Array<{ bookingId: string; record: BookingRecord }> = [];
   await mapLimit([...touched], deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, async (bookingId) => {
     let record: BookingRecord | undefined;
     const pending = work.events.get(bookingId) ?? [];
     for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) record = (await deps.bookings.advance(p.event, generation)) ?? record;
-    if (record) advanced.push(record);
     record ??= await deps.bookings.get(accountId, bookingId);
     if (record && isPending(record) && record.generation !== generation) {
       deps.log.info('booking change of an earlier connection dropped', { accountId, bookingId });
@@ -212,10 +174,10 @@ async function recordChanges(deps: AccountDeps, accountId: string, generation: s
     } else if (record && isPending(record)) due.push({ bookingId, record });
     else outcomes.set(bookingId, { kind: 'skipped' });
   });
-  return { due, advanced };
+  return due;
 }
 
-async function syncWith(deps: AccountDeps, connection: Connection, due: Due[]) {
+async function syncWith(deps: AccountDeps, connection: Connection, due: Array<{ bookingId: string; record: BookingRecord }>) {
   const password = await deps.passwords.get(connection.accountId, connection.ciphertext);
   return syncAccountBookings(deps, connection, { username: connection.appleId, password }, due);
 }

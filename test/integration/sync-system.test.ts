@@ -513,28 +513,6 @@ describe('races of re-drives with reconnects and disconnects (issue 17)', () => 
   });
 });
 
-describe('the generation a consumer remembers is only a guess (issue 17)', () => {
-  it('after "disconnect + connect another Apple ID" the next booking is written to the new calendar; after a disconnect alone nothing is kept', async () => {
-    const { account } = await connected();
-    await send(bookingEvent('confirmed', account, 'bk_gen1', 0));
-    await settled(account, 'bk_gen1', 0); // the consumer saw this connection's generation
-    expect((await ctx.api('DELETE', account)).status).toBe(204);
-    const res = await ctx.api('POST', account, { appleId: BOB, appSpecificPassword: PASSWORD });
-    expect(res.status).toBe(201);
-    await send(bookingEvent('confirmed', account, 'bk_gen2', 0));
-    const written = await settled(account, 'bk_gen2', 0);
-    const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
-    const item = (await stack.table.doc.send(new GetCommand({ TableName: stack.tableName, Key: { pk: `ACCOUNT#${account}`, sk: 'CONNECTION' } }))).Item!;
-    expect(written.generation).toBe(item.generation);
-    expect(await eventsWithUid(res.body.calendar.url, account, 'bk_gen2', PASSWORD, BOB)).toHaveLength(1);
-
-    expect((await ctx.api('DELETE', account)).status).toBe(204);
-    await send(bookingEvent('confirmed', account, 'bk_gen3', 0));
-    await until('the message handled', async () => ctx.output.lines().some((l) => l.message === 'no Apple Calendar connected: messages skipped' && l.accountId === account));
-    expect(await record(account, 'bk_gen3')).toBeUndefined();
-  });
-});
-
 describe('an invocation that runs out of time (issue 17)', () => {
   let small: Awaited<ReturnType<typeof testStack>>;
   beforeAll(async () => {
