@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
-import { PENDING_INDEX } from '../shared/store/table.js';
+import { PENDING_INDEX, UNSETTLED_INDEX, UNSETTLED_PROJECTION } from '../shared/store/table.js';
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
 
@@ -39,17 +39,31 @@ const PENDING_INDEX_ATTRIBUTES = [
   { AttributeName: 'pendingShard', AttributeType: 'S' as const },
   { AttributeName: 'dueAt', AttributeType: 'N' as const },
 ];
+const UNSETTLED_INDEX_SPEC = {
+  IndexName: UNSETTLED_INDEX,
+  KeySchema: [
+    { AttributeName: 'unsettledAccount', KeyType: 'HASH' as const },
+    { AttributeName: 'sk', KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: UNSETTLED_PROJECTION },
+};
+const UNSETTLED_INDEX_ATTRIBUTES = [
+  { AttributeName: 'unsettledAccount', AttributeType: 'S' as const },
+  { AttributeName: 'sk', AttributeType: 'S' as const },
+];
 
-/** Creates the connector's table (same keys and sparse `pending` index as the cloud stack) if it is missing. */
+/** Creates the connector's table (same keys and sparse `pending` and `unsettled` indexes as the cloud stack) if it is missing. */
 export async function ensureTable(endpoint: string, tableName: string, region = 'us-east-1'): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region, credentials: localCredentials });
   try {
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    // A data folder from before the index existed: add it.
-    if (!table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === PENDING_INDEX)) {
-      await client.send(
-        new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: PENDING_INDEX_ATTRIBUTES, GlobalSecondaryIndexUpdates: [{ Create: PENDING_INDEX_SPEC }] }),
-      );
+    // A data folder from before an index existed: add it.
+    for (const [spec, attributes] of [
+      [PENDING_INDEX_SPEC, PENDING_INDEX_ATTRIBUTES],
+      [UNSETTLED_INDEX_SPEC, UNSETTLED_INDEX_ATTRIBUTES],
+    ] as const) {
+      if (table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === spec.IndexName)) continue;
+      await client.send(new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: [...attributes], GlobalSecondaryIndexUpdates: [{ Create: spec }] }));
     }
   } catch (err) {
     if ((err as Error).name !== 'ResourceNotFoundException') throw err;
@@ -61,12 +75,13 @@ export async function ensureTable(endpoint: string, tableName: string, region = 
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
           ...PENDING_INDEX_ATTRIBUTES,
+          { AttributeName: 'unsettledAccount', AttributeType: 'S' },
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [PENDING_INDEX_SPEC],
+        GlobalSecondaryIndexes: [PENDING_INDEX_SPEC, UNSETTLED_INDEX_SPEC],
       }),
     );
   } finally {

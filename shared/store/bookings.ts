@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, GetCommand, paginateQuery, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BookingDetails, BookingEvent } from '../booking/booking-event.js';
-import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, PENDING_INDEX, type Table } from './table.js';
+import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, PENDING_INDEX, UNSETTLED_INDEX, type Table } from './table.js';
 
 /**
  * One record per (account, booking): the desired state (the highest sequence seen, with the
@@ -33,6 +33,8 @@ export interface BookingRecord {
   etag?: string;
   /** Index keys, present only while the change waits to be written. */
   pendingShard?: string;
+  /** The account, while the change is not in the calendar (pending or refused): the `unsettled` index. */
+  unsettledAccount?: string;
   /**
    * When the sweeper re-drives the change if it is still not written (epoch ms): a safety net
    * after a new change, the backoff's next try after a failure of this booking.
@@ -46,6 +48,9 @@ export interface BookingRecord {
   updatedAt: string;
   expiresAt: number;
 }
+
+/** What the unsettled index holds of a record: enough to count it and to reopen it. */
+export type UnsettledRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'appliedSeq' | 'failedSeq' | 'generation'>;
 
 /** What the sweeper reads of a due record (the index query projects no more). */
 export type DueRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'generation'>;
@@ -65,9 +70,9 @@ const key = (accountId: string, bookingId: string) => ({ pk: accountKey(accountI
 export const pendingShard = (accountId: string) => `PENDING#${createHash('sha256').update(accountId).digest()[0]! % PENDING_SHARDS}`;
 
 /** Not yet in the calendar: neither written nor refused for good. */
-export const isPending = (r: BookingRecord) => (r.appliedSeq === undefined || r.appliedSeq < r.seq) && r.failedSeq !== r.seq;
+export const isPending = (r: Pick<BookingRecord, 'seq' | 'appliedSeq' | 'failedSeq'>) => (r.appliedSeq === undefined || r.appliedSeq < r.seq) && r.failedSeq !== r.seq;
 /** Refused for good at its current sequence. */
-export const isFailed = (r: BookingRecord) => r.failedSeq === r.seq && (r.appliedSeq === undefined || r.appliedSeq < r.seq);
+export const isFailed = (r: Pick<BookingRecord, 'seq' | 'appliedSeq' | 'failedSeq'>) => r.failedSeq === r.seq && (r.appliedSeq === undefined || r.appliedSeq < r.seq);
 
 export class BookingStore {
   constructor(
@@ -99,7 +104,7 @@ export class BookingStore {
     };
     let update =
       'SET seq = :seq, desired = :desired, accountId = :accountId, bookingId = :bookingId, generation = :generation, ' +
-      'pendingShard = :shard, dueAt = :due, updatedAt = :updatedAt, expiresAt = :expiresAt';
+      'pendingShard = :shard, dueAt = :due, unsettledAccount = :accountId, updatedAt = :updatedAt, expiresAt = :expiresAt';
     if (!cancelled) {
       update += ', booking = :booking';
       values[':booking'] = event.booking;
@@ -143,7 +148,7 @@ export class BookingStore {
       update += ', etag = :etag';
       values[':etag'] = applied.etag;
     }
-    update += ` REMOVE pendingShard, dueAt, attempts, failedSeq, failure${applied.etag ? '' : ', etag'}`;
+    update += ` REMOVE pendingShard, dueAt, unsettledAccount, attempts, failedSeq, failure${applied.etag ? '' : ', etag'}`;
     return this.conditional(accountId, bookingId, seq, update, values, generation ? 'attribute_not_exists(generation) OR generation = :gen' : undefined);
   }
 
@@ -183,7 +188,7 @@ export class BookingStore {
    * Makes a refused or held change due again (after a reconnect) — only while it is still not
    * in the calendar: a write that landed meanwhile is never put back into the pending index.
    */
-  async reopen(record: BookingRecord): Promise<boolean> {
+  async reopen(record: UnsettledRecord): Promise<boolean> {
     return this.conditional(
       record.accountId,
       record.bookingId,
@@ -196,7 +201,8 @@ export class BookingStore {
 
   /** Pushes a pending change's sweep time out (its account is held until it reconnects). */
   async postpone(record: DueRecord, byMs: number): Promise<boolean> {
-    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET dueAt = :due', { ':seq': record.seq, ':due': this.now() + byMs });
+    // Also puts a record from before the `unsettled` index into it (`accountId` copied).
+    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET dueAt = :due, unsettledAccount = accountId', { ':seq': record.seq, ':due': this.now() + byMs });
   }
 
   /** Deletes one record if it is still at this sequence (an orphan of a gone connection). */
@@ -212,12 +218,22 @@ export class BookingStore {
     }
   }
 
-  /** The account's records whose desired state is not in the calendar: pending and refused ones. */
-  async unsettled(accountId: string): Promise<BookingRecord[]> {
-    const out: BookingRecord[] = [];
-    for await (const page of this.pages(accountId, { FilterExpression: 'attribute_not_exists(appliedSeq) OR appliedSeq < seq', ConsistentRead: true })) {
-      out.push(...((page.Items ?? []) as BookingRecord[]));
-    }
+  /**
+   * The account's records whose desired state is not in the calendar: pending and refused ones
+   * (the sparse `unsettled` index: never the account's other records; eventually consistent).
+   */
+  async unsettled(accountId: string): Promise<UnsettledRecord[]> {
+    const out: UnsettledRecord[] = [];
+    const pages = paginateQuery(
+      { client: this.table.doc },
+      {
+        TableName: this.table.name,
+        IndexName: UNSETTLED_INDEX,
+        KeyConditionExpression: 'unsettledAccount = :a',
+        ExpressionAttributeValues: { ':a': accountId },
+      },
+    );
+    for await (const page of pages) out.push(...((page.Items ?? []) as UnsettledRecord[]).filter((r) => isPending(r) || isFailed(r)));
     return out;
   }
 

@@ -11,7 +11,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  *   pk = APPLE_ID#<HMAC of the normalised Apple ID>, sk = CONNECT_ATTEMPTS
  * `expiresAt` (epoch seconds) is the TTL attribute for records that expire.
  * The sparse global index `pending` (pendingShard, dueAt) holds only booking changes not yet
- * in the calendar: the sweeper's work list, never a table scan.
+ * in the calendar: the sweeper's work list, never a table scan. The sparse index `unsettled`
+ * (unsettledAccount, sk) holds an account's changes not in the calendar, pending or refused:
+ * its details and its reconnect read only those, never all of its booking records.
  * Scoping every key to the account makes "one account can't touch another's" structural.
  */
 export interface Table {
@@ -26,6 +28,10 @@ export const CONNECTION_SK = 'CONNECTION';
 export const ATTEMPTS_SK = 'CONNECT_ATTEMPTS';
 export const BOOKING_SK_PREFIX = 'BOOKING#';
 export const PENDING_INDEX = 'pending';
+/** Sparse too: an account's booking changes not in the calendar (pending or refused), for its details and requeue. */
+export const UNSETTLED_INDEX = 'unsettled';
+/** What the unsettled index projects besides its keys: enough to count and to reopen. */
+export const UNSETTLED_PROJECTION = ['accountId', 'bookingId', 'seq', 'appliedSeq', 'failedSeq', 'generation'];
 
 export function createTable(
   name: string,
