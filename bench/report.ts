@@ -4,6 +4,7 @@ import type { BusyResult } from './busy.js';
 import type { FairnessResult } from './fairness.js';
 import type { HostChangesResult } from './host-changes.js';
 import type { KmsResult } from './kms.js';
+import type { LatencyResult } from './latency.js';
 import type { RequestCounts, RequestsResult } from './requests.js';
 import type { ThroughputResult } from './throughput.js';
 
@@ -16,6 +17,9 @@ export const TARGETS = {
   initMs: 150,
   decryptsPerAccount: 1,
   fairnessWaitMs: 2000,
+  /** Booking message → event in the calendar at a steady 5 bookings/s over 10 accounts. */
+  latencyP50Ms: 1000,
+  latencyMaxMs: 3000,
   /** Busy reads: a warm read with nothing changed, and after one event changed (cold: one per checked calendar). */
   busyWarmUnchanged: 1,
   busyWarmChanged: 2,
@@ -42,6 +46,7 @@ export function buildReport(parts: {
   bundles?: Record<string, BundleResult>;
   kms?: KmsResult;
   fairness?: FairnessResult;
+  latency?: LatencyResult;
   busy?: BusyResult;
   hostChanges?: HostChangesResult;
   environment: Record<string, unknown>;
@@ -94,6 +99,7 @@ export function buildReport(parts: {
           backlogPerSec: parts.fairness.backlogPerSec,
         }
       : undefined,
+    latency: parts.latency,
     busy: parts.busy,
     hostChanges: parts.hostChanges,
     caldavRequestsSeen: parts.requests ? { samples: parts.requests.samples, ...summariseDetail(parts.requests.detail) } : undefined,
@@ -149,6 +155,7 @@ export function renderTable(r: BenchReport): string {
     r.dependencyInit ? dependencySection(r.dependencyInit as Record<string, { bytes: number; initMs: number } | { missing: string }>) : [],
     r.kmsDecrypts ? kmsSection(r.kmsDecryptsPerAccount, r.kmsDecrypts as KmsResult) : [],
     r.fairness ? fairnessSection(r.fairness) : [],
+    r.latency ? latencySection(r.latency as LatencyResult) : [],
     r.busy ? busySection(r.busy as BusyResult) : [],
     r.hostChanges ? hostChangesSection(r.hostChanges as HostChangesResult) : [],
     (r.problems as string[]).length ? ['Problems:', ...(r.problems as string[]).map((p) => `  - ${p}`)] : [],
@@ -212,7 +219,7 @@ function throughputSection(t: ThroughputView): string[] {
     const byCommand = Object.entries(t.sync.dynamoByCommand)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    out.push(`  DynamoDB (dynalite, in this process) per booking: ${num(t.sync.dynamoCallsPerBooking, 2)} calls, ${num(t.sync.dynamoMeanMs, 2)} ms each (${byCommand})`);
+    out.push(`  DynamoDB (dynalite, in a process of its own) per booking: ${num(t.sync.dynamoCallsPerBooking, 2)} calls, ${num(t.sync.dynamoMeanMs, 2)} ms each (${byCommand})`);
   }
   for (const v of t.variants ?? []) {
     out.push(
@@ -265,6 +272,14 @@ function fairnessSection(f: NonNullable<BenchReport['fairness']>): string[] {
     `  wait from send to its PUT answered: ${num(f.waitMs, 0)} ms (median)   target < ${TARGETS.fairnessWaitMs} ms   ${mark(f.waitMs < TARGETS.fairnessWaitMs)}`,
     `  samples: ${samples}`,
     `  backlog sent in ${f.enqueueMs ?? '?'} ms; meanwhile it kept draining at ${num(f.backlogPerSec)} PUT/s`,
+  ];
+}
+
+function latencySection(l: LatencyResult): string[] {
+  const ok = l.p50Ms <= TARGETS.latencyP50Ms && l.maxMs <= TARGETS.latencyMaxMs;
+  return [
+    `Latency: booking message → event in the calendar, ${l.bookings} bookings at ${l.perSecond}/s (sent ${num(l.sentPerSecond)}/s) over ${l.accounts} accounts (${l.consumers} consumers, local stack)`,
+    `  p50 ${num(l.p50Ms, 0)} ms   p95 ${num(l.p95Ms, 0)} ms   max ${num(l.maxMs, 0)} ms   target p50 ≤ ${TARGETS.latencyP50Ms} ms, max ≤ ${TARGETS.latencyMaxMs} ms   ${mark(ok)}`,
   ];
 }
 

@@ -8,7 +8,7 @@
 // Options: --json  --bookings N (default 500)  --accounts N (default 10)  --runs N (cold
 // imports per bundle, default 7)  --latency-ms N (extra throughput runs with this delay per
 // CalDAV request, default 50; 0 skips them)  --backlog N (fairness backlog, default 2000)
-// --only requests,throughput,bundles,kms,fairness,busy,host-changes  --explain (also time single dependencies
+// --only requests,throughput,bundles,kms,fairness,latency,busy,host-changes  --explain (also time single dependencies
 // bundled alone: where the init time goes)
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -38,7 +38,7 @@ const ACCOUNTS = intArg('accounts', args.accounts, 1);
 const RUNS = intArg('runs', args.runs, 1);
 const LATENCY_MS = intArg('latency-ms', args['latency-ms'], 0);
 const BACKLOG = intArg('backlog', args.backlog, 10);
-const SECTIONS = ['requests', 'throughput', 'bundles', 'kms', 'fairness', 'busy', 'host-changes'];
+const SECTIONS = ['requests', 'throughput', 'bundles', 'kms', 'fairness', 'latency', 'busy', 'host-changes'];
 const ONLY = new Set((args.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
 for (const s of ONLY) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
 const BATCH_SIZE = 10; // the SQS event source's batch size
@@ -67,18 +67,19 @@ async function main() {
     dependencies = await measureDependencies({ runs: RUNS });
   }
 
-  let requests, throughput, kms, fairness, busy, hostChanges, sideband;
+  let requests, throughput, kms, fairness, latency, busy, hostChanges, sideband;
   const variants: Array<Awaited<ReturnType<typeof import('./throughput.js').measureThroughput>>> = [];
-  if (['requests', 'throughput', 'kms', 'fairness', 'busy', 'host-changes'].some((s) => ONLY.has(s))) {
+  if (['requests', 'throughput', 'kms', 'fairness', 'latency', 'busy', 'host-changes'].some((s) => ONLY.has(s))) {
     const { startWorld, userFor } = await import('./world.js');
     const syncUsers = Array.from({ length: ACCOUNTS }, (_, i) => `sync${i}`);
     const rawUsers = Array.from({ length: ACCOUNTS }, (_, i) => `raw${i}`);
     const kmsUsers = ['kms0', 'kms1', 'kms2'];
     const fairUsers = ['fairbusy', 'fairother'];
+    const latencyUsers = Array.from({ length: 10 }, (_, i) => `lat${i}`);
     progress('starting Radicale, the counting proxy and the local stack');
     const { BUSY_CALENDARS, BUSY_COST_USERS } = await import('./busy.js');
     const { HOST_CALENDARS } = await import('./host-changes.js');
-    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers, 'busy', ...Object.values(BUSY_COST_USERS), 'host', 'hostlat'], { busy: BUSY_CALENDARS, host: HOST_CALENDARS });
+    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers, ...latencyUsers, 'busy', ...Object.values(BUSY_COST_USERS), 'host', 'hostlat'], { busy: BUSY_CALENDARS, host: HOST_CALENDARS });
     sideband = world.sideband;
     try {
       if (ONLY.has('requests')) {
@@ -89,9 +90,9 @@ async function main() {
       }
 
       if (ONLY.has('throughput')) {
-        // The sync path's limit within one batch: accounts 4 at a time, and bookings of one
-        // account 4 at a time after the first (SYNC_DEFAULTS, as functions/handlers/sync.ts sets them).
-        const concurrency = SYNC_DEFAULTS.bookingConcurrency;
+        // The sync path's limit within one batch: 4 calendar writes in flight at once across its
+        // accounts (SYNC_DEFAULTS.writeConcurrency, as functions/handlers/sync.ts runs it).
+        const concurrency = SYNC_DEFAULTS.writeConcurrency;
         const attendeeMode = world.stack.config.ATTENDEE_MODE;
         const accounts = syncUsers.map((user, i) => ({ accountId: `acct-sync-${i}`, user }));
         progress(`connecting ${accounts.length} accounts`);
@@ -155,6 +156,13 @@ async function main() {
         problems.push(...fairness.problems);
       }
 
+      if (ONLY.has('latency')) {
+        progress('latency: 5 bookings/s over 10 accounts for 20 s through the FIFO queue (2 consumers, the sweeper on)');
+        const { measureLatency } = await import('./latency.js');
+        latency = await measureLatency(world, { users: latencyUsers, perSecond: 5, bookings: 100, consumers: 2 });
+        problems.push(...latency.problems);
+      }
+
       if (ONLY.has('busy')) {
         progress('busy times: requests of cold, warm and changed reads, warm read time, cost of old series');
         const { measureBusy } = await import('./busy.js');
@@ -179,6 +187,7 @@ async function main() {
     bundles,
     kms,
     fairness,
+    latency,
     busy,
     hostChanges,
     environment: {

@@ -16,6 +16,7 @@ import { createLogger } from '../shared/logger.js';
 import type { Table } from '../shared/store/table.js';
 import { removeOnExit } from '../test/servers/process.js';
 import { startRadicale, type RadicaleServer } from '../test/servers/radicale.js';
+import { startRemoteDynamo } from './dynamo-process.js';
 import { startRemoteProxy, type RemoteProxy } from './proxy-process.js';
 
 export const PASSWORD = 'abcd-efgh-ijkl-mnop';
@@ -145,7 +146,9 @@ export async function startWorld(users: string[], calendars: Record<string, stri
     timeDynamo(stack.table, dynamo);
     return stack;
   };
-  const stack = await startStack({});
+  // The main stack's DynamoDB in a process of its own, as DynamoDB is a service to Lambda.
+  const remoteDynamo = await startRemoteDynamo();
+  const stack = await startStack({ dynamoEndpoint: remoteDynamo.endpoint });
   const radicalePid = findRadicalePid(radicale.dir);
 
   return {
@@ -184,6 +187,7 @@ export async function startWorld(users: string[], calendars: Record<string, stri
       for (const s of [...stacks].reverse()) await s.stop().catch(() => undefined);
       stacks.clear();
       await proxy.stop().catch(() => undefined);
+      await remoteDynamo.stop().catch(() => undefined);
       await radicale.stop().catch(() => undefined);
       for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
       for (const forget of forgetDataDirs) forget();

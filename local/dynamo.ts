@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
-import { ACTIVE_INDEX, PENDING_INDEX } from '../shared/store/table.js';
+import { ACTIVE_INDEX, PENDING_INDEX, UNSETTLED_INDEX, UNSETTLED_PROJECTION } from '../shared/store/table.js';
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
 
@@ -28,9 +28,10 @@ export async function startDynalite(opts: { path?: string; port?: number } = {})
 }
 
 type KeyType = 'S' | 'N';
+type Projection = { ProjectionType: 'ALL' | 'KEYS_ONLY' } | { ProjectionType: 'INCLUDE'; NonKeyAttributes: string[] };
 
 /** A global index on (hash, range): its spec and the attribute definitions it needs. */
-function sparseIndex(name: string, hash: [string, KeyType], range: [string, KeyType], projection: 'ALL' | 'KEYS_ONLY') {
+function sparseIndex(name: string, hash: [string, KeyType], range: [string, KeyType], projection: Projection) {
   return {
     spec: {
       IndexName: name,
@@ -38,14 +39,18 @@ function sparseIndex(name: string, hash: [string, KeyType], range: [string, KeyT
         { AttributeName: hash[0], KeyType: 'HASH' as const },
         { AttributeName: range[0], KeyType: 'RANGE' as const },
       ],
-      Projection: { ProjectionType: projection },
+      Projection: projection,
     },
     attributes: [hash, range].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
   };
 }
 
-/** The cloud stack's sparse indexes: `pending` (the sweeper's list) and `active` (host-change detection's). */
-const INDEXES = [sparseIndex(PENDING_INDEX, ['pendingShard', 'S'], ['dueAt', 'N'], 'ALL'), sparseIndex(ACTIVE_INDEX, ['activeShard', 'S'], ['accountId', 'S'], 'KEYS_ONLY')];
+/** The cloud stack's sparse indexes: `pending` (the sweeper's list), `unsettled` (an account's changes not in the calendar), `active` (host-change detection's). */
+const INDEXES = [
+  sparseIndex(PENDING_INDEX, ['pendingShard', 'S'], ['dueAt', 'N'], { ProjectionType: 'ALL' }),
+  sparseIndex(UNSETTLED_INDEX, ['unsettledAccount', 'S'], ['sk', 'S'], { ProjectionType: 'INCLUDE', NonKeyAttributes: UNSETTLED_PROJECTION }),
+  sparseIndex(ACTIVE_INDEX, ['activeShard', 'S'], ['accountId', 'S'], { ProjectionType: 'KEYS_ONLY' }),
+];
 
 /** Creates the connector's table (same keys and sparse indexes as the cloud stack) if it is missing. */
 export async function ensureTable(endpoint: string, tableName: string, region = 'us-east-1'): Promise<void> {
@@ -66,7 +71,7 @@ export async function ensureTable(endpoint: string, tableName: string, region = 
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
-          ...INDEXES.flatMap((i) => i.attributes),
+          ...INDEXES.flatMap((i) => i.attributes).filter((a, i, all) => a.AttributeName !== 'sk' && all.findIndex((b) => b.AttributeName === a.AttributeName) === i),
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },

@@ -26,6 +26,8 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** Keep DynamoDB data in the data folder (default) or in memory (tests). */
   persist?: boolean;
+  /** A DynamoDB endpoint to use instead of starting dynalite here (the bench runs it in a process of its own); not stopped with the stack. */
+  dynamoEndpoint?: string;
   /** Start the consumers that feed the sync handler (default true). */
   poll?: boolean;
   /** Concurrent sync consumers, honouring message groups (default 2, like the cloud). */
@@ -73,7 +75,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   const dataDir = resolve(opts.dataDir ?? '.local');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const region = opts.region ?? 'us-east-1';
-  const dynamo = await startDynalite({ path: opts.persist === false ? undefined : join(dataDir, 'dynamodb') });
+  const dynamo = opts.dynamoEndpoint
+    ? { endpoint: opts.dynamoEndpoint, stop: async () => undefined }
+    : await startDynalite({ path: opts.persist === false ? undefined : join(dataDir, 'dynamodb') });
   await ensureTable(dynamo.endpoint, TABLE_NAME, region);
   const maxReceiveCount = opts.maxReceiveCount ?? SYNC_DEFAULTS.maxReceiveCount;
   // A batch still being worked on must never be handed to the other consumer (two writers of

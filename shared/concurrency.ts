@@ -21,3 +21,22 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   if (failure) throw failure.error;
   return results;
 }
+
+/** A gate shared by several callers: at most `limit` of the calls given to it run at once. */
+export type Limiter = <R>(fn: () => Promise<R>) => Promise<R>;
+
+export function limiter(limit: number): Limiter {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next(); // the slot passes straight to the next caller
+      else running--;
+    }
+  };
+}

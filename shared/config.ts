@@ -28,10 +28,15 @@ export const SYNC_DEFAULTS = {
   syncTimeoutSeconds: 60,
   /** Receives of one message before the queue moves it to the dead-letter queue. */
   maxReceiveCount: 10,
-  /** Accounts synced at once within a batch. */
-  accountConcurrency: 4,
-  /** Bookings of one account written at once. */
-  bookingConcurrency: 4,
+  /**
+   * Accounts handled at once within a batch (their DynamoDB calls overlap each other's
+   * calendar writes; a batch holds at most 10 messages).
+   */
+  accountConcurrency: 10,
+  /** Bookings of one account written at once (a batch of 10 is two rounds of 5). */
+  bookingConcurrency: 5,
+  /** Calendar writes in flight at once within one invocation, across its accounts (likewise). */
+  writeConcurrency: 5,
   /** Host-change detection checks every active connection this often (contract §2b; the cloud's schedule). */
   hostChangesIntervalSeconds: 300,
 } as const;

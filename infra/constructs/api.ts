@@ -88,6 +88,8 @@ export class Api extends Construct {
       reservedConcurrentExecutions: props.connectReservedConcurrency ?? 10,
     });
     data.grantTable(this.connect.role, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
+    // The changes to requeue after a reconnect, and the counts it answers with.
+    data.grantUnsettledIndexQuery(this.connect.role);
     data.grantEncrypt(this.connect.role);
     data.grantAppleIdMac(this.connect.role);
 
@@ -99,8 +101,9 @@ export class Api extends Construct {
       retainLogs: props.retainLogs,
       environment: common,
     });
-    // The connection (GetItem) and the counts of its booking changes not yet written (Query).
-    data.grantTable(this.details.role, ['GetItem', 'Query']);
+    // The connection (GetItem) and the counts of its booking changes not yet written (the sparse unsettled index).
+    data.grantTable(this.details.role, ['GetItem']);
+    data.grantUnsettledIndexQuery(this.details.role);
 
     this.disconnect = new ConnectorFunction(this, 'Disconnect', {
       name: 'disconnect',
@@ -147,6 +150,7 @@ export class Api extends Construct {
     });
     // The calendar list (GetItem, UpdateItem) and, for the details it answers with, the counts of booking changes not yet written (Query).
     data.grantTable(this.chooseCalendars.role, ['GetItem', 'UpdateItem', 'Query']);
+    data.grantUnsettledIndexQuery(this.chooseCalendars.role);
 
     const authorizer = new HttpJwtAuthorizer('DashboardJwt', props.jwtIssuer, {
       authorizerName: 'dashboard-jwt',

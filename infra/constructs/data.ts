@@ -6,7 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { ACTIVE_INDEX, PENDING_INDEX } from '../../shared/store/table.js';
+import { ACTIVE_INDEX, PENDING_INDEX, UNSETTLED_INDEX, UNSETTLED_PROJECTION } from '../../shared/store/table.js';
 
 /** DynamoDB actions the functions may be given (item-level only: no Scan, no table admin). */
 export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
@@ -48,6 +48,15 @@ export class Data extends Construct {
       partitionKey: { name: 'pendingShard', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'dueAt', type: dynamodb.AttributeType.NUMBER },
       projectionType: dynamodb.ProjectionType.ALL,
+    });
+    // Sparse: an account's booking changes not in the calendar (pending or refused), keys and
+    // counts only — its details and its reconnect never read all of its booking records.
+    this.table.addGlobalSecondaryIndex({
+      indexName: UNSETTLED_INDEX,
+      partitionKey: { name: 'unsettledAccount', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: UNSETTLED_PROJECTION,
     });
     // Sparse: only active connections carry activeShard (host-change detection's list), keys only.
     this.table.addGlobalSecondaryIndex({
@@ -97,6 +106,11 @@ export class Data extends Construct {
   /** Query on the sparse active index only (the host-change scheduler). */
   grantActiveIndexQuery(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${ACTIVE_INDEX}`] });
+  }
+
+  /** Query on the sparse unsettled index only (details, and connect's requeue). */
+  grantUnsettledIndexQuery(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${UNSETTLED_INDEX}`] });
   }
 
   /** Query on the sparse pending index only (the sweeper). */

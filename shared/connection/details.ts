@@ -39,7 +39,7 @@ export async function getDetails(deps: DetailsDeps, accountId: string): Promise<
 
 /** The details of a connection, with the counts of its booking changes not yet written. */
 export async function detailsOf(deps: Pick<DetailsDeps, 'bookings'>, conn: Connection): Promise<Details> {
-  const records = (await deps.bookings.states(conn.accountId)).filter((r) => r.generation === conn.generation);
+  const records = (await deps.bookings.unsettled(conn.accountId)).filter((r) => r.generation === conn.generation);
   const hostChanges = records.filter((r) => currentHostChange(r)).length;
   return { ...connectedDetails(conn, records.filter(isPending).length, records.filter(isFailed).length), ...(hostChanges ? { hostChanges } : {}) };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, GetCommand, paginateQuery, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BookingDetails, BookingEvent } from '../booking/booking-event.js';
-import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, PENDING_INDEX, type Table } from './table.js';
+import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, PENDING_INDEX, UNSETTLED_INDEX, type Table } from './table.js';
 
 /**
  * One record per (account, booking): the desired state (the highest sequence seen, with the
@@ -33,6 +33,8 @@ export interface BookingRecord {
   etag?: string;
   /** Index keys, present only while the change waits to be written. */
   pendingShard?: string;
+  /** The account, while the change is not in the calendar (pending or refused): the `unsettled` index. */
+  unsettledAccount?: string;
   /**
    * When the sweeper re-drives the change if it is still not written (epoch ms): a safety net
    * after a new change, the backoff's next try after a failure of this booking.
@@ -61,6 +63,9 @@ export interface RecordedHostChange {
   reportedAt: string;
 }
 
+/** What the unsettled index holds of a record: enough to count it and to reopen it. */
+export type UnsettledRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'appliedSeq' | 'failedSeq' | 'generation' | 'hostChange'>;
+
 /** What the sweeper reads of a due record (the index query projects no more). */
 export type DueRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'generation'>;
 
@@ -82,12 +87,13 @@ export const pendingShard = (accountId: string) => `PENDING#${createHash('sha256
  * Not yet in the calendar: neither written nor refused for good — nor changed by the host at
  * this sequence (the connector does not fight the host until a higher sequence arrives).
  */
-export const isPending = (r: BookingRecord) =>
+export const isPending = (r: Pick<BookingRecord, 'seq' | 'appliedSeq' | 'failedSeq' | 'hostChange'>) =>
   (r.appliedSeq === undefined || r.appliedSeq < r.seq) && r.failedSeq !== r.seq && !(r.hostChange && r.hostChange.seq >= r.seq);
 /** The host's change that applies to what the calendar holds now (one at an older sequence was overwritten since). */
-export const currentHostChange = (r: BookingRecord) => (r.hostChange && r.hostChange.seq === r.appliedSeq && r.appliedSeq === r.seq ? r.hostChange : undefined);
+export const currentHostChange = (r: Pick<BookingRecord, 'seq' | 'appliedSeq' | 'hostChange'>) =>
+  r.hostChange && r.hostChange.seq === r.appliedSeq && r.appliedSeq === r.seq ? r.hostChange : undefined;
 /** Refused for good at its current sequence. */
-export const isFailed = (r: BookingRecord) => r.failedSeq === r.seq && (r.appliedSeq === undefined || r.appliedSeq < r.seq);
+export const isFailed = (r: Pick<BookingRecord, 'seq' | 'appliedSeq' | 'failedSeq'>) => r.failedSeq === r.seq && (r.appliedSeq === undefined || r.appliedSeq < r.seq);
 
 export class BookingStore {
   constructor(
@@ -119,7 +125,7 @@ export class BookingStore {
     };
     let update =
       'SET seq = :seq, desired = :desired, accountId = :accountId, bookingId = :bookingId, generation = :generation, ' +
-      'pendingShard = :shard, dueAt = :due, updatedAt = :updatedAt, expiresAt = :expiresAt';
+      'pendingShard = :shard, dueAt = :due, unsettledAccount = :accountId, updatedAt = :updatedAt, expiresAt = :expiresAt';
     if (!cancelled) {
       update += ', booking = :booking';
       values[':booking'] = event.booking;
@@ -163,7 +169,7 @@ export class BookingStore {
       update += ', etag = :etag';
       values[':etag'] = applied.etag;
     }
-    update += ` REMOVE pendingShard, dueAt, attempts, failedSeq, failure${applied.etag ? '' : ', etag'}`;
+    update += ` REMOVE pendingShard, dueAt, unsettledAccount, attempts, failedSeq, failure${applied.etag ? '' : ', etag'}`;
     return this.conditional(accountId, bookingId, seq, update, values, generation ? 'attribute_not_exists(generation) OR generation = :gen' : undefined);
   }
 
@@ -178,9 +184,13 @@ export class BookingStore {
     return out;
   }
 
-  /** Records the host's change to the event written at `seq` (reported once; the connector leaves it be). */
+  /**
+   * Records the host's change to the event written at `seq` (reported once; the connector
+   * leaves it be). The record joins the unsettled index — the calendar no longer holds what the
+   * booking says — so the details count it; writing a higher sequence takes it out again.
+   */
   async recordHostChange(accountId: string, bookingId: string, seq: number, change: RecordedHostChange): Promise<boolean> {
-    return this.conditional(accountId, bookingId, seq, 'SET hostChange = :hc', { ':hc': change }, 'appliedSeq = :seq');
+    return this.conditional(accountId, bookingId, seq, 'SET hostChange = :hc, unsettledAccount = accountId', { ':hc': change }, 'appliedSeq = :seq');
   }
 
   /** The host moved the event to another calendar of the account: it is watched (and updated) there. */
@@ -224,7 +234,7 @@ export class BookingStore {
    * Makes a refused or held change due again (after a reconnect) — only while it is still not
    * in the calendar: a write that landed meanwhile is never put back into the pending index.
    */
-  async reopen(record: BookingRecord): Promise<boolean> {
+  async reopen(record: UnsettledRecord): Promise<boolean> {
     return this.conditional(
       record.accountId,
       record.bookingId,
@@ -237,7 +247,8 @@ export class BookingStore {
 
   /** Pushes a pending change's sweep time out (its account is held until it reconnects). */
   async postpone(record: DueRecord, byMs: number): Promise<boolean> {
-    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET dueAt = :due', { ':seq': record.seq, ':due': this.now() + byMs });
+    // Also puts a record from before the `unsettled` index into it (`accountId` copied).
+    return this.conditional(record.accountId, record.bookingId, record.seq, 'SET dueAt = :due, unsettledAccount = accountId', { ':seq': record.seq, ':due': this.now() + byMs });
   }
 
   /** Deletes one record if it is still at this sequence (an orphan of a gone connection). */
@@ -253,12 +264,23 @@ export class BookingStore {
     }
   }
 
-  /** The account's records whose desired state is not in the calendar: pending and refused ones. */
-  async unsettled(accountId: string): Promise<BookingRecord[]> {
-    const out: BookingRecord[] = [];
-    for await (const page of this.pages(accountId, { FilterExpression: 'attribute_not_exists(appliedSeq) OR appliedSeq < seq', ConsistentRead: true })) {
-      out.push(...((page.Items ?? []) as BookingRecord[]));
-    }
+  /**
+   * The account's records whose desired state is not in the calendar: pending and refused ones,
+   * and those the host changed there (the sparse `unsettled` index: never the account's other
+   * records; eventually consistent).
+   */
+  async unsettled(accountId: string): Promise<UnsettledRecord[]> {
+    const out: UnsettledRecord[] = [];
+    const pages = paginateQuery(
+      { client: this.table.doc },
+      {
+        TableName: this.table.name,
+        IndexName: UNSETTLED_INDEX,
+        KeyConditionExpression: 'unsettledAccount = :a',
+        ExpressionAttributeValues: { ':a': accountId },
+      },
+    );
+    for await (const page of pages) out.push(...((page.Items ?? []) as UnsettledRecord[]).filter((r) => isPending(r) || isFailed(r) || currentHostChange(r)));
     return out;
   }
 
@@ -266,13 +288,6 @@ export class BookingStore {
    * The account's records, only what the details counts need (the sync state, not the
    * booking): pending, refused, and changed by the host.
    */
-  async states(accountId: string): Promise<BookingRecord[]> {
-    const out: BookingRecord[] = [];
-    const projection = { ProjectionExpression: 'seq, appliedSeq, failedSeq, generation, hostChange', ConsistentRead: true };
-    for await (const page of this.pages(accountId, projection)) out.push(...((page.Items ?? []) as BookingRecord[]));
-    return out;
-  }
-
   /**
    * Every pending change, across accounts, whose sweep time has come (the sparse index), a page
    * of at most `pageSize` at a time and only the keys the sweeper needs — never all at once.

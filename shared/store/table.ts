@@ -11,7 +11,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  *   pk = APPLE_ID#<HMAC of the normalised Apple ID>, sk = CONNECT_ATTEMPTS
  * `expiresAt` (epoch seconds) is the TTL attribute for records that expire.
  * The sparse global index `pending` (pendingShard, dueAt) holds only booking changes not yet
- * in the calendar: the sweeper's work list, never a table scan.
+ * in the calendar: the sweeper's work list, never a table scan. The sparse index `unsettled`
+ * (unsettledAccount, sk) holds an account's changes not in the calendar, pending or refused:
+ * its details and its reconnect read only those, never all of its booking records.
  * The sparse global index `active` (activeShard, accountId; keys only) holds only the
  * connections that are `active`: host-change detection's list of accounts to check, read a
  * shard at a time, never a table scan.
@@ -30,6 +32,10 @@ export const CONNECTION_SK = 'CONNECTION';
 export const ATTEMPTS_SK = 'CONNECT_ATTEMPTS';
 export const BOOKING_SK_PREFIX = 'BOOKING#';
 export const PENDING_INDEX = 'pending';
+/** Sparse too: an account's booking changes not in the calendar (pending or refused, or changed there by the host), for its details and requeue. */
+export const UNSETTLED_INDEX = 'unsettled';
+/** What the unsettled index projects besides its keys: enough to count and to reopen. */
+export const UNSETTLED_PROJECTION = ['accountId', 'bookingId', 'seq', 'appliedSeq', 'failedSeq', 'generation', 'hostChange'];
 export const ACTIVE_INDEX = 'active';
 export const HOST_CHECK_SK = 'HOST_CHECK';
 

@@ -114,10 +114,15 @@ export async function syncAccountBookings(
   } else if (finals.length) {
     const failed = finals.find((o): o is Extract<BookingOutcome, { kind: 'failed' }> => o.kind === 'failed');
     const lastSync: LastSync = failed ? { at, outcome: 'failed', error: failed.error } : { at, outcome: 'ok' };
-    await deps.connections.recordSync(connection.accountId, lastSync, undefined, connection.ciphertext);
+    // An `ok` a few seconds old says the same: not written again for every batch of a busy account.
+    const fresh = !failed && connection.lastSync?.outcome === 'ok' && Date.parse(at) - Date.parse(connection.lastSync.at) < LAST_SYNC_REFRESH_MS;
+    if (!fresh) await deps.connections.recordSync(connection.accountId, lastSync, undefined, connection.ciphertext);
   }
   return outcomes;
 }
+
+/** A `lastSync` of `ok` is refreshed at most this often while the account keeps syncing fine. */
+const LAST_SYNC_REFRESH_MS = 30_000;
 
 const isThrottle = (err: unknown) => err instanceof CaldavError && (err.status === 429 || err.status === 503);
 

@@ -1,6 +1,7 @@
 import type { CalendarObjects, PutResult } from '../caldav/objects.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import type { AttendeeMode } from '../config.js';
+import type { Limiter } from '../concurrency.js';
 import { bookingObjectId, bookingToIcs } from '../booking/ics.js';
 import { isPending, type Applied, type BookingRecord, type BookingStore } from '../store/bookings.js';
 
@@ -8,6 +9,8 @@ export interface ReconcileDeps {
   bookings: BookingStore;
   objects: CalendarObjects;
   attendeeMode: AttendeeMode;
+  /** Shared by the accounts of one invocation: at most so many bookings' calendar requests at once. */
+  writeSlots?: Limiter;
 }
 
 /** One account's calendar as used while syncing: `calendarUrl` is where new bookings go (the destination); it changes after a re-discovery. */
@@ -40,14 +43,17 @@ export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarg
     // The caller may hand in the record it just wrote; later rounds read it again.
     const record = round === 0 && current ? current : await deps.bookings.get(target.accountId, bookingId);
     if (!record || !isPending(record)) return round > 0;
+    const gate = deps.writeSlots ?? ((fn) => fn());
     let applied: Applied;
     try {
-      applied = await apply(deps, target, record);
+      applied = await gate(() => apply(deps, target, record));
     } catch (err) {
       if (rediscovered || !isStaleCalendar(err)) throw err;
       rediscovered = true;
-      Object.assign(target, await target.rediscover());
-      applied = await apply(deps, target, record);
+      applied = await gate(async () => {
+        Object.assign(target, await target.rediscover());
+        return apply(deps, target, record);
+      });
     }
     if (await deps.bookings.markApplied(target.accountId, bookingId, record.seq, applied, record.generation)) return true;
   }

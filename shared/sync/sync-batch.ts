@@ -1,6 +1,6 @@
 import { SYNC_DEFAULTS } from '../config.js';
 import type { BookingEvent } from '../booking/booking-event.js';
-import { mapLimit } from '../concurrency.js';
+import { limiter, mapLimit } from '../concurrency.js';
 import { isPending, type BookingRecord, type BookingStore } from '../store/bookings.js';
 import type { Connection } from '../store/connections.js';
 import { syncAccountBookings, type AccountSyncDeps, type BookingOutcome } from './account-sync.js';
@@ -97,7 +97,11 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts:
     }
   }
 
-  const accountDeps: AccountDeps = opts.deadline === undefined ? deps : { ...deps, objects: deps.objects.withDeadline(opts.deadline), deadline: opts.deadline };
+  // One gate for the calendar writes of the whole batch: accounts overlap their DynamoDB calls
+  // with each other's writes, and the calendar servers see no more than before.
+  const writeSlots = deps.writeSlots ?? limiter(SYNC_DEFAULTS.writeConcurrency);
+  const accountDeps: AccountDeps =
+    opts.deadline === undefined ? { ...deps, writeSlots } : { ...deps, writeSlots, objects: deps.objects.withDeadline(opts.deadline), deadline: opts.deadline };
   await mapLimit([...accounts], deps.accountConcurrency ?? SYNC_DEFAULTS.accountConcurrency, async ([accountId, work]) => {
     const set = (id: string, r: Result) => results.set(id, { ...r, id } as MessageResult);
     let recorded = false;

@@ -172,6 +172,7 @@ it('every DynamoDB and SQS action a function makes is granted to it, on that res
     const r = JSON.stringify(resource);
     if (r === tableArn) return 'table';
     if (r.includes('/index/pending')) return 'index/pending';
+    if (r.includes('/index/unsettled')) return 'index/unsettled';
     if (r.includes('/index/active')) return 'index/active';
     if (r === changesArn) return 'changes';
     if (r === queueArn) return 'queue';

@@ -99,8 +99,11 @@ function idlePolls(n: number): Promise<void> {
   });
 }
 
-/** Holds matching requests at the proxy until released; resolves `seen` when the first arrives. */
-function holdAtProxy(match: (req: { method: string; path: string }) => boolean) {
+/**
+ * Holds matching requests at the proxy until released, then forwards them (or answers `after`
+ * instead, never reaching the server); `arrived` resolves when the first one comes.
+ */
+function holdAtProxy(match: (req: { method: string; path: string }) => boolean, after?: { status: number; headers?: Record<string, string> }) {
   let release!: () => void;
   let seen!: () => void;
   const released = new Promise<void>((r) => (release = r));
@@ -109,7 +112,7 @@ function holdAtProxy(match: (req: { method: string; path: string }) => boolean) 
     if (!match(req)) return undefined;
     seen();
     await released;
-    return undefined;
+    return after;
   });
   return { arrived, release };
 }
@@ -418,12 +421,18 @@ describe('one stuck booking never holds back the others (issue 17)', () => {
 });
 
 describe('races of re-drives with reconnects and disconnects (issue 17)', () => {
+  /** Sends a booking whose PUT gets a 500: it ends as a retry recorded on its record, due later. */
+  async function retryRecorded(account: string, calendarUrl: string, bookingId: string) {
+    const path = objectPath(calendarUrl, account, bookingId);
+    proxy.setFault((req) => (req.method === 'PUT' && req.path === path ? { status: 500 } : undefined));
+    await send(bookingEvent('confirmed', account, bookingId, 0));
+    await until('a retry recorded', async () => ((await record(account, bookingId))?.attempts ?? 0) >= 1);
+    return path;
+  }
+
   it('a reconnect that reads a change just before it is written never puts it back as pending', async () => {
     const { account, calendarUrl } = await connected();
-    const path = objectPath(calendarUrl, account, 'bk_reopen');
-    proxy.setFault((req) => (req.method === 'PUT' && req.path === path ? { status: 500 } : undefined));
-    await send(bookingEvent('confirmed', account, 'bk_reopen', 0));
-    await until('a retry recorded', async () => ((await record(account, 'bk_reopen'))?.attempts ?? 0) >= 1);
+    await retryRecorded(account, calendarUrl, 'bk_reopen');
     proxy.setFault(undefined);
     // The reconnect has read the unsettled record; before it reopens it, the change is written
     // (a redelivered message of the booking).
@@ -451,20 +460,13 @@ describe('races of re-drives with reconnects and disconnects (issue 17)', () => 
 
   it('a re-drive still queued across "disconnect + connect another Apple ID" writes nothing there', async () => {
     const { account, calendarUrl } = await connected();
-    const retryPath = objectPath(calendarUrl, account, 'bk_queued');
-    proxy.setFault((req) => (req.method === 'PUT' && req.path === retryPath ? { status: 500 } : undefined));
-    await send(bookingEvent('confirmed', account, 'bk_queued', 0));
-    await until('a retry recorded', async () => ((await record(account, 'bk_queued'))?.attempts ?? 0) >= 1);
+    const retryPath = await retryRecorded(account, calendarUrl, 'bk_queued');
     // The account's group is busy (another booking's PUT is held), so the re-drive queues behind it.
     const blockPath = objectPath(calendarUrl, account, 'bk_block');
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let arrived!: () => void;
-    const atTheDoor = new Promise<void>((r) => (arrived = r));
-    proxy.setFault(async (req) => (req.method === 'PUT' && req.path === blockPath ? (arrived(), await released, { status: 503, headers: { 'Retry-After': '1' } }) : undefined));
+    const hold = holdAtProxy((r) => r.method === 'PUT' && r.path === blockPath, { status: 503, headers: { 'Retry-After': '1' } });
     try {
       await send(bookingEvent('confirmed', account, 'bk_block', 0));
-      await atTheDoor;
+      await hold.arrived;
       await until('the retry due', async () => {
         const r = await stack.sweep();
         return r.requeued > 0;
@@ -474,7 +476,7 @@ describe('races of re-drives with reconnects and disconnects (issue 17)', () => 
       expect(res.status).toBe(201);
       proxy.reset();
     } finally {
-      release();
+      hold.release();
     }
     // The held batch ends; the re-drive is handled (its account's group moves on) and writes
     // nothing. (bk_block's own message is a booking of the account: it is written to Bob's.)
@@ -526,19 +528,15 @@ describe('an invocation that runs out of time (issue 17)', () => {
     expect((await small.api('POST', account, { appleId: ANN, appSpecificPassword: PASSWORD })).status).toBe(201);
     const calendarUrl = (await small.api('GET', account)).body.calendar.url as string;
     const slowPath = objectPath(calendarUrl, account, 'bk_slow');
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let arrived!: () => void;
-    const atTheDoor = new Promise<void>((r) => (arrived = r));
     // The PUT hangs far beyond the budget (the per-request timeout is 10 s).
-    proxy.setFault(async (req) => (req.method === 'PUT' && req.path === slowPath ? (arrived(), await released, { status: 500 }) : undefined));
+    const hold = holdAtProxy((r) => r.method === 'PUT' && r.path === slowPath, { status: 500 });
     const smallBookings = new BookingStore(small.stack.table);
     try {
       const batches: Array<{ received: number; failed: number; at: number }> = [];
       for (const c of small.stack.consumers) c.events.on('batch', (b) => batches.push({ ...b, at: Date.now() }));
       const sentAt = Date.now();
       await small.stack.sqs.send(new SendMessageCommand({ QueueUrl: small.stack.queueUrl, MessageGroupId: account, MessageBody: JSON.stringify(bookingEvent('confirmed', account, 'bk_slow', 0)) }));
-      await atTheDoor;
+      await hold.arrived;
       await small.stack.sqs.send(new SendMessageCommand({ QueueUrl: small.stack.queueUrl, MessageGroupId: account, MessageBody: JSON.stringify(bookingEvent('confirmed', account, 'bk_after', 0)) }));
       const after = await until('the next booking written', async () => {
         const r = await smallBookings.get(account, 'bk_after');
@@ -556,7 +554,7 @@ describe('an invocation that runs out of time (issue 17)', () => {
       expect(proxy.requests.filter((r) => r.path === slowPath)).toHaveLength(1);
       expect(small.output.lines().some((l) => l.error === 'out_of_time')).toBe(true);
     } finally {
-      release();
+      hold.release();
     }
     proxy.setFault(undefined);
     await until('the slow one written after a sweep', async () => {

@@ -326,7 +326,7 @@ describe('through the queue', () => {
         if (batch.failed === 0) break;
       }
       expect(seen.map((b) => b.failed)).toEqual([1, 0]);
-      // Redelivered after the backoff (never sooner than Retry-After: 1 s), not after the queue's 30 s visibility timeout.
+      // Redelivered after the backoff (never sooner than Retry-After: 1 s), not after the queue's visibility timeout (6 × the 60 s budget).
       expect(seen[1]!.at).toBeGreaterThanOrEqual(900);
       expect(seen[1]!.at).toBeLessThan(15_000);
       expect([...(await calendar()).values()].filter((t) => t.includes('bk_later v0'))).toHaveLength(1);

@@ -192,6 +192,46 @@ describe('the pending index (the sweeper\'s work list)', () => {
     expect(await store.get(a, 'b1')).toMatchObject({ appliedGeneration: 'g1', generation: 'g1' });
   });
 
+  it('an account’s unsettled changes are read from their sparse index, never all of its records', async () => {
+    const a = account();
+    for (let i = 0; i < 30; i++) {
+      await store.advance(event('confirmed', a, `w${i}`, 0), 'g1');
+      await store.markApplied(a, `w${i}`, 0, { state: 'event', url: `https://cal.example/w${i}.ics` }, 'g1');
+    }
+    await store.advance(event('confirmed', a, 'p1', 0), 'g1');
+    await store.advance(event('confirmed', a, 'f1', 0), 'g1');
+    await store.markFailed(a, 'f1', 0, 'event_rejected');
+    let scanned = 0;
+    const name = `count-${Math.random()}`;
+    table.doc.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        scanned += Number((out.output as { ScannedCount?: number }).ScannedCount ?? 0);
+        return out;
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      const records = await store.unsettled(a);
+      expect(records.map((r) => r.bookingId).sort()).toEqual(['f1', 'p1']);
+      expect(records.filter(isPending).map((r) => r.bookingId)).toEqual(['p1']);
+      expect(records.filter(isFailed).map((r) => r.bookingId)).toEqual(['f1']);
+    } finally {
+      table.doc.middlewareStack.remove(name);
+    }
+    expect(scanned).toBe(2); // the 30 written records are not read
+  });
+
+  it('a pending record from before the unsettled index joins it when the sweeper postpones it', async () => {
+    const a = account();
+    const r = (await store.advance(event('confirmed', a, 'old1', 0), 'g1'))!;
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    await table.doc.send(new UpdateCommand({ TableName: table.name, Key: { pk: accountKey(a), sk: 'BOOKING#old1' }, UpdateExpression: 'REMOVE unsettledAccount' }));
+    expect(await store.unsettled(a)).toEqual([]);
+    expect(await store.postpone(r, SWEEP_AFTER)).toBe(true);
+    expect((await store.unsettled(a)).map((x) => x.bookingId)).toEqual(['old1']);
+  });
+
   it('deleteIf removes a record only at the sequence it was seen with', async () => {
     const a = account();
     const r0 = (await store.advance(event('confirmed', a, 'b1', 0), 'g1'))!;
