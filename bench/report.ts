@@ -2,6 +2,7 @@
 import type { BundleResult } from './bundles.js';
 import type { BusyResult } from './busy.js';
 import type { FairnessResult } from './fairness.js';
+import type { HostChangesResult } from './host-changes.js';
 import type { KmsResult } from './kms.js';
 import type { LatencyResult } from './latency.js';
 import type { RequestCounts, RequestsResult } from './requests.js';
@@ -22,6 +23,9 @@ export const TARGETS = {
   /** Busy reads: a warm read with nothing changed, and after one event changed (cold: one per checked calendar). */
   busyWarmUnchanged: 1,
   busyWarmChanged: 2,
+  /** Host-change checks: one account, nothing changed / one event changed (contract §2b, issue 18). */
+  hostCheckQuiet: 1,
+  hostCheckOneChanged: 3,
   /** Warm read of 20 daily series since 2012 + a 15-minute series vs 20 plain events (issue 16, ≤). */
   busyCostRatio: 3,
 };
@@ -44,6 +48,7 @@ export function buildReport(parts: {
   fairness?: FairnessResult;
   latency?: LatencyResult;
   busy?: BusyResult;
+  hostChanges?: HostChangesResult;
   environment: Record<string, unknown>;
   durationMs: number;
   problems: string[];
@@ -96,6 +101,7 @@ export function buildReport(parts: {
       : undefined,
     latency: parts.latency,
     busy: parts.busy,
+    hostChanges: parts.hostChanges,
     caldavRequestsSeen: parts.requests ? { samples: parts.requests.samples, ...summariseDetail(parts.requests.detail) } : undefined,
     dynamoCallsPerOperation: parts.requests?.dynamoCalls,
     kmsDecrypts: parts.kms,
@@ -151,6 +157,7 @@ export function renderTable(r: BenchReport): string {
     r.fairness ? fairnessSection(r.fairness) : [],
     r.latency ? latencySection(r.latency as LatencyResult) : [],
     r.busy ? busySection(r.busy as BusyResult) : [],
+    r.hostChanges ? hostChangesSection(r.hostChanges as HostChangesResult) : [],
     (r.problems as string[]).length ? ['Problems:', ...(r.problems as string[]).map((p) => `  - ${p}`)] : [],
   ];
   return sections
@@ -295,5 +302,22 @@ function busySection(b: BusyResult): string[] {
             ` (${b.cost.historyBusyIntervals} intervals answered, ${b.cost.samples} reads each)`,
         ]
       : []),
+  ];
+}
+
+function hostChangesSection(h: HostChangesResult): string[] {
+  const rows = [
+    ['host-change check', 'requests', 'target', '', 'what the server saw'],
+    ['nothing changed', num(h.quiet, 2), String(TARGETS.hostCheckQuiet), mark(h.quiet <= TARGETS.hostCheckQuiet), h.detail.quiet.join(' | ')],
+    ['one event rescheduled', num(h.rescheduled.firstSight, 2), String(TARGETS.hostCheckOneChanged), mark(h.rescheduled.firstSight <= TARGETS.hostCheckOneChanged), h.detail.rescheduledFirst.join(' | ')],
+    ['  the next check (re-read)', num(h.rescheduled.confirming, 2), String(TARGETS.hostCheckOneChanged), mark(h.rescheduled.confirming <= TARGETS.hostCheckOneChanged), h.detail.rescheduledConfirming.join(' | ')],
+    ['one event deleted (confirmed)', num(h.deleted.firstSight, 2), '', '', h.detail.deletedFirst.join(' | ')],
+    ['  the next check (re-read)', num(h.deleted.confirming, 2), String(TARGETS.hostCheckOneChanged), mark(h.deleted.confirming <= TARGETS.hostCheckOneChanged), h.detail.deletedConfirming.join(' | ')],
+  ];
+  const l = h.latencyMs;
+  return [
+    `Host changes: one account, ${h.bookings} booking events in Home of two calendars; ${h.reports} reports`,
+    table(rows),
+    `  detection latency (host edit → report on calendar-changes.fifo), local stack, ${l.intervalSeconds} s interval, 2 consumers: median ${num(l.median, 0)} ms, max ${num(l.max, 0)} ms (${l.samples.join(', ')} ms)`,
   ];
 }

@@ -8,7 +8,7 @@
 // Options: --json  --bookings N (default 500)  --accounts N (default 10)  --runs N (cold
 // imports per bundle, default 7)  --latency-ms N (extra throughput runs with this delay per
 // CalDAV request, default 50; 0 skips them)  --backlog N (fairness backlog, default 2000)
-// --only requests,throughput,bundles,kms,fairness,latency,busy  --explain (also time single dependencies
+// --only requests,throughput,bundles,kms,fairness,latency,busy,host-changes  --explain (also time single dependencies
 // bundled alone: where the init time goes)
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -38,7 +38,7 @@ const ACCOUNTS = intArg('accounts', args.accounts, 1);
 const RUNS = intArg('runs', args.runs, 1);
 const LATENCY_MS = intArg('latency-ms', args['latency-ms'], 0);
 const BACKLOG = intArg('backlog', args.backlog, 10);
-const SECTIONS = ['requests', 'throughput', 'bundles', 'kms', 'fairness', 'latency', 'busy'];
+const SECTIONS = ['requests', 'throughput', 'bundles', 'kms', 'fairness', 'latency', 'busy', 'host-changes'];
 const ONLY = new Set((args.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
 for (const s of ONLY) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
 const BATCH_SIZE = 10; // the SQS event source's batch size
@@ -67,9 +67,9 @@ async function main() {
     dependencies = await measureDependencies({ runs: RUNS });
   }
 
-  let requests, throughput, kms, fairness, latency, busy, sideband;
+  let requests, throughput, kms, fairness, latency, busy, hostChanges, sideband;
   const variants: Array<Awaited<ReturnType<typeof import('./throughput.js').measureThroughput>>> = [];
-  if (['requests', 'throughput', 'kms', 'fairness', 'latency', 'busy'].some((s) => ONLY.has(s))) {
+  if (['requests', 'throughput', 'kms', 'fairness', 'latency', 'busy', 'host-changes'].some((s) => ONLY.has(s))) {
     const { startWorld, userFor } = await import('./world.js');
     const syncUsers = Array.from({ length: ACCOUNTS }, (_, i) => `sync${i}`);
     const rawUsers = Array.from({ length: ACCOUNTS }, (_, i) => `raw${i}`);
@@ -78,7 +78,8 @@ async function main() {
     const latencyUsers = Array.from({ length: 10 }, (_, i) => `lat${i}`);
     progress('starting Radicale, the counting proxy and the local stack');
     const { BUSY_CALENDARS, BUSY_COST_USERS } = await import('./busy.js');
-    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers, ...latencyUsers, 'busy', ...Object.values(BUSY_COST_USERS)], { busy: BUSY_CALENDARS });
+    const { HOST_CALENDARS } = await import('./host-changes.js');
+    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers, ...latencyUsers, 'busy', ...Object.values(BUSY_COST_USERS), 'host', 'hostlat'], { busy: BUSY_CALENDARS, host: HOST_CALENDARS });
     sideband = world.sideband;
     try {
       if (ONLY.has('requests')) {
@@ -168,6 +169,12 @@ async function main() {
         busy = await measureBusy(world, { accountId: 'acct-busy', user: 'busy', eventsPerCalendar: 40, samples: 40 });
         problems.push(...busy.problems);
       }
+      if (ONLY.has('host-changes')) {
+        progress('host-change detection: requests per check (nothing changed, one event changed) and detection latency');
+        const { measureHostChanges } = await import('./host-changes.js');
+        hostChanges = await measureHostChanges(world, { user: 'host', latencyUser: 'hostlat', bookings: 50, samples: 3, intervalSeconds: 2 });
+        problems.push(...hostChanges.problems);
+      }
     } finally {
       await world.stop();
     }
@@ -182,6 +189,7 @@ async function main() {
     fairness,
     latency,
     busy,
+    hostChanges,
     environment: {
       date: new Date().toISOString().slice(0, 10),
       node: process.version.slice(1),

@@ -16,6 +16,7 @@ import {
   connectErrors,
   genericError,
   changesSummary,
+  hostChangesSummary,
   lastSyncOutcome,
   validateAppleId,
   validateConnect,
@@ -56,6 +57,8 @@ const ui = {
   detailLastSync: el('detail-last-sync'),
   detailChangesRow: el('detail-changes-row'),
   detailChanges: el('detail-changes'),
+  detailHostChangesRow: el('detail-host-changes-row'),
+  detailHostChanges: el('detail-host-changes'),
   destinationSelect: el<HTMLSelectElement>('destination-select'),
   alertSelect: el<HTMLSelectElement>('alert-select'),
   destinationNotice: el('destination-notice'),
@@ -146,6 +149,10 @@ function render(details: Details): void {
   const changes = changesSummary(details.pendingChanges, details.failedChanges);
   ui.detailChangesRow.hidden = !changes;
   ui.detailChanges.textContent = changes;
+  // What the host changed in Apple Calendar (deleted or moved): the booking service was told.
+  const hostChanges = hostChangesSummary(details.hostChanges);
+  ui.detailHostChangesRow.hidden = !hostChanges;
+  ui.detailHostChanges.textContent = hostChanges;
 
   ui.detailAppleId.textContent = details.appleId;
   ui.detailCalendar.textContent = name;

@@ -118,6 +118,12 @@ export function changesSummary(pending: number, failed: number): string {
   return parts.join('; ');
 }
 
+/** Bookings the host changed in Apple Calendar, and that the booking service knows ("" when none). */
+export function hostChangesSummary(changed: number | undefined): string {
+  if (!changed) return '';
+  return `${bookings(changed)} ${changed === 1 ? 'was' : 'were'} changed in Apple Calendar — the booking service was told`;
+}
+
 /** Outcome of the latest sync, in words. */
 export function lastSyncOutcome(lastSync: { outcome: 'ok' | 'failed'; error?: string }): string {
   if (lastSync.outcome === 'ok') return 'Synced';

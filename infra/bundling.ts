@@ -17,6 +17,7 @@ export const FUNCTION_ENTRIES = {
   disconnect: 'functions/disconnect.ts',
   sync: 'functions/sync.ts',
   sweep: 'functions/sweep.ts',
+  'host-checks': 'functions/host-checks.ts',
   busy: 'functions/busy.ts',
   'busy-internal': 'functions/busy-internal.ts',
   'choose-calendars': 'functions/choose-calendars.ts',

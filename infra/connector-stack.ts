@@ -7,6 +7,7 @@ import { Alarms } from './constructs/alarms.js';
 import { Api } from './constructs/api.js';
 import { BookingSync, SWEEP_SERVICE_NAME, SYNC_SERVICE_NAME } from './constructs/booking-sync.js';
 import { Data } from './constructs/data.js';
+import { HostChanges } from './constructs/host-changes.js';
 import type { ConnectorSettings } from './settings.js';
 
 export interface ConnectorStackProps extends StackProps {
@@ -17,6 +18,7 @@ export class ConnectorStack extends Stack {
   readonly data: Data;
   readonly api: Api;
   readonly bookingSync: BookingSync;
+  readonly hostChanges: HostChanges;
   readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: ConnectorStackProps) {
@@ -45,6 +47,13 @@ export class ConnectorStack extends Stack {
       attendeeMode: settings.attendeeMode,
       retainLogs: settings.retainData,
       ...(settings.producerPrincipalArn ? { producerPrincipalArn: settings.producerPrincipalArn } : {}),
+    });
+    this.hostChanges = new HostChanges(this, 'HostChanges', {
+      data: this.data,
+      bookingSync: this.bookingSync,
+      retainLogs: settings.retainData,
+      // The same setting as the internal busy route: the booking service's role.
+      ...(settings.producerPrincipalArn && /:role\//.test(settings.producerPrincipalArn) ? { consumerRoleArn: settings.producerPrincipalArn } : {}),
     });
     // Sync sends the credentials too: to the same trusted hosts.
     if (settings.caldavAllowedHosts) this.bookingSync.sync.function.addEnvironment('CALDAV_ALLOWED_HOSTS', settings.caldavAllowedHosts.join(','));
@@ -78,6 +87,14 @@ export class ConnectorStack extends Stack {
       description: 'Booking events that could not be applied; inspect and redrive from here',
       value: this.bookingSync.deadLetterQueue.queueUrl,
     });
+    new CfnOutput(this, 'CalendarChangesQueueUrl', {
+      description: 'Where the booking service receives the host changes made in Apple Calendar (calendar-changes.fifo)',
+      value: this.hostChanges.queue.queueUrl,
+    });
+    new CfnOutput(this, 'CalendarChangesQueueArn', {
+      description: 'ARN of the calendar-changes queue, for the booking service role policy (sqs:ReceiveMessage, sqs:DeleteMessage)',
+      value: this.hostChanges.queue.queueArn,
+    });
     new CfnOutput(this, 'CredentialsKeyArn', {
       description: 'KMS key that encrypts the stored app-specific passwords',
       value: this.data.key.keyArn,
@@ -91,6 +108,11 @@ export class ConnectorStack extends Stack {
   /** Lets a principal defined in CDK (e.g. the booking service's role) read busy times (internal route, IAM). */
   grantReadBusy(grantee: iam.IGrantable): iam.Grant {
     return this.api.grantReadBusy(grantee);
+  }
+
+  /** Lets a principal defined in CDK (e.g. the booking service's role) receive host changes. */
+  grantConsumeCalendarChanges(grantee: iam.IGrantable): iam.Grant {
+    return this.hostChanges.grantConsume(grantee);
   }
 
   /** Lets a principal defined in CDK (e.g. the booking service's role) send booking events. */

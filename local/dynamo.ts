@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
-import { PENDING_INDEX, UNSETTLED_INDEX, UNSETTLED_PROJECTION } from '../shared/store/table.js';
+import { ACTIVE_INDEX, PENDING_INDEX, UNSETTLED_INDEX, UNSETTLED_PROJECTION } from '../shared/store/table.js';
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
 
@@ -27,43 +27,40 @@ export async function startDynalite(opts: { path?: string; port?: number } = {})
   };
 }
 
-const PENDING_INDEX_SPEC = {
-  IndexName: PENDING_INDEX,
-  KeySchema: [
-    { AttributeName: 'pendingShard', KeyType: 'HASH' as const },
-    { AttributeName: 'dueAt', KeyType: 'RANGE' as const },
-  ],
-  Projection: { ProjectionType: 'ALL' as const },
-};
-const PENDING_INDEX_ATTRIBUTES = [
-  { AttributeName: 'pendingShard', AttributeType: 'S' as const },
-  { AttributeName: 'dueAt', AttributeType: 'N' as const },
-];
-const UNSETTLED_INDEX_SPEC = {
-  IndexName: UNSETTLED_INDEX,
-  KeySchema: [
-    { AttributeName: 'unsettledAccount', KeyType: 'HASH' as const },
-    { AttributeName: 'sk', KeyType: 'RANGE' as const },
-  ],
-  Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: UNSETTLED_PROJECTION },
-};
-const UNSETTLED_INDEX_ATTRIBUTES = [
-  { AttributeName: 'unsettledAccount', AttributeType: 'S' as const },
-  { AttributeName: 'sk', AttributeType: 'S' as const },
+type KeyType = 'S' | 'N';
+type Projection = { ProjectionType: 'ALL' | 'KEYS_ONLY' } | { ProjectionType: 'INCLUDE'; NonKeyAttributes: string[] };
+
+/** A global index on (hash, range): its spec and the attribute definitions it needs. */
+function sparseIndex(name: string, hash: [string, KeyType], range: [string, KeyType], projection: Projection) {
+  return {
+    spec: {
+      IndexName: name,
+      KeySchema: [
+        { AttributeName: hash[0], KeyType: 'HASH' as const },
+        { AttributeName: range[0], KeyType: 'RANGE' as const },
+      ],
+      Projection: projection,
+    },
+    attributes: [hash, range].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+  };
+}
+
+/** The cloud stack's sparse indexes: `pending` (the sweeper's list), `unsettled` (an account's changes not in the calendar), `active` (host-change detection's). */
+const INDEXES = [
+  sparseIndex(PENDING_INDEX, ['pendingShard', 'S'], ['dueAt', 'N'], { ProjectionType: 'ALL' }),
+  sparseIndex(UNSETTLED_INDEX, ['unsettledAccount', 'S'], ['sk', 'S'], { ProjectionType: 'INCLUDE', NonKeyAttributes: UNSETTLED_PROJECTION }),
+  sparseIndex(ACTIVE_INDEX, ['activeShard', 'S'], ['accountId', 'S'], { ProjectionType: 'KEYS_ONLY' }),
 ];
 
-/** Creates the connector's table (same keys and sparse `pending` and `unsettled` indexes as the cloud stack) if it is missing. */
+/** Creates the connector's table (same keys and sparse indexes as the cloud stack) if it is missing. */
 export async function ensureTable(endpoint: string, tableName: string, region = 'us-east-1'): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region, credentials: localCredentials });
   try {
     const table = await client.send(new DescribeTableCommand({ TableName: tableName }));
     // A data folder from before an index existed: add it.
-    for (const [spec, attributes] of [
-      [PENDING_INDEX_SPEC, PENDING_INDEX_ATTRIBUTES],
-      [UNSETTLED_INDEX_SPEC, UNSETTLED_INDEX_ATTRIBUTES],
-    ] as const) {
-      if (table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === spec.IndexName)) continue;
-      await client.send(new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: [...attributes], GlobalSecondaryIndexUpdates: [{ Create: spec }] }));
+    for (const index of INDEXES) {
+      if (table.Table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === index.spec.IndexName)) continue;
+      await client.send(new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: index.attributes, GlobalSecondaryIndexUpdates: [{ Create: index.spec }] }));
     }
   } catch (err) {
     if ((err as Error).name !== 'ResourceNotFoundException') throw err;
@@ -74,14 +71,13 @@ export async function ensureTable(endpoint: string, tableName: string, region = 
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
-          ...PENDING_INDEX_ATTRIBUTES,
-          { AttributeName: 'unsettledAccount', AttributeType: 'S' },
+          ...INDEXES.flatMap((i) => i.attributes).filter((a, i, all) => a.AttributeName !== 'sk' && all.findIndex((b) => b.AttributeName === a.AttributeName) === i),
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [PENDING_INDEX_SPEC, UNSETTLED_INDEX_SPEC],
+        GlobalSecondaryIndexes: INDEXES.map((i) => i.spec),
       }),
     );
   } finally {

@@ -16,6 +16,8 @@ import { lambdaContext } from './http-api.js';
 
 export const QUEUE_NAME = 'booking-events.fifo';
 export const DLQ_NAME = 'booking-events-dlq.fifo';
+/** Host changes for the booking service (contract §2b). */
+export const CHANGES_QUEUE_NAME = 'calendar-changes.fifo';
 
 const FIFO = { FifoQueue: 'true', ContentBasedDeduplication: 'true' };
 
@@ -41,11 +43,15 @@ export async function startLocalQueue(opts: { port?: number; maxReceiveCount?: n
       },
     }),
   );
+  // Deduplication by the reporter's id (the same change, the same id), not by content:
+  // detectedAt differs between two detections of one change.
+  const changes = await client.send(new CreateQueueCommand({ QueueName: CHANGES_QUEUE_NAME, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', MessageRetentionPeriod: '1209600' } }));
   return {
     endpoint,
     client,
     queueUrl: queue.QueueUrl!,
     dlqUrl: dlq.QueueUrl!,
+    changesQueueUrl: changes.QueueUrl!,
     stop: async () => {
       client.destroy();
       await server.stop();

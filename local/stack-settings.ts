@@ -9,6 +9,8 @@ export const stackOptions = (settings: LocalSettings): LocalStackOptions => ({
   consumers: settings.SYNC_CONSUMERS,
   sweepIntervalSeconds: settings.SWEEP_INTERVAL_SECONDS,
   retryBaseSeconds: settings.RETRY_BASE_SECONDS,
+  hostChangesIntervalSeconds: settings.HOST_CHANGES_INTERVAL_SECONDS,
+  hostChangesReadLagSeconds: settings.HOST_CHANGES_READ_LAG_SECONDS,
   caldavServerUrl: settings.CALDAV_SERVER_URL,
   caldavAllowedHosts: settings.CALDAV_ALLOWED_HOSTS,
   caldavTimeoutMs: settings.CALDAV_TIMEOUT_MS,

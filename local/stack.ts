@@ -7,6 +7,7 @@ import { createChooseCalendarsHandler } from '../functions/handlers/choose-calen
 import { createConnectHandler } from '../functions/handlers/connect.js';
 import { createDetailsHandler } from '../functions/handlers/details.js';
 import { createDisconnectHandler } from '../functions/handlers/disconnect.js';
+import { createHostChecksHandler } from '../functions/handlers/host-checks.js';
 import { createSweepHandler } from '../functions/handlers/sweep.js';
 import { createSyncHandler } from '../functions/handlers/sync.js';
 import type { MetricsSink } from '../functions/lib/metrics.js';
@@ -34,6 +35,11 @@ export interface LocalStackOptions {
   /** Run the sweeper at start and every `sweepIntervalSeconds` (default: when polling). */
   sweep?: boolean;
   sweepIntervalSeconds?: number;
+  /** Schedule host-change checks every `hostChangesIntervalSeconds` (default: when polling). */
+  hostChecks?: boolean;
+  hostChangesIntervalSeconds?: number;
+  /** HOST_CHANGES_READ_LAG_SECONDS (default 60). */
+  hostChangesReadLagSeconds?: number;
   retryBaseSeconds?: number;
   /** Each sync consumer's time per batch, in seconds, as the Lambda timeout in the cloud (default 60). */
   syncBudgetSeconds?: number;
@@ -81,6 +87,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
   if (visibilityTimeout < syncBudgetSeconds) throw new Error('visibilityTimeout must be at least syncBudgetSeconds');
   const queue = await startLocalQueue({ port: opts.sqsPort ?? (opts.port === 0 ? 0 : 9324), visibilityTimeout, maxReceiveCount, region });
   const sweepIntervalSeconds = opts.sweepIntervalSeconds ?? 60;
+  const hostChangesIntervalSeconds = opts.hostChangesIntervalSeconds ?? 60;
 
   const config = readConfig({
     TABLE_NAME,
@@ -90,6 +97,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     SQS_ENDPOINT: queue.endpoint,
     QUEUE_URL: queue.queueUrl,
     DLQ_URL: queue.dlqUrl,
+    HOST_CHANGES_QUEUE_URL: queue.changesQueueUrl,
+    HOST_CHANGES_INTERVAL_SECONDS: String(hostChangesIntervalSeconds),
+    HOST_CHANGES_READ_LAG_SECONDS: opts.hostChangesReadLagSeconds === undefined ? undefined : String(opts.hostChangesReadLagSeconds),
     CALDAV_SERVER_URL: opts.caldavServerUrl ?? ICLOUD_CALDAV_URL,
     CALDAV_ALLOWED_HOSTS: opts.caldavAllowedHosts,
     CALDAV_TIMEOUT_MS: String(opts.caldavTimeoutMs ?? 10_000),
@@ -115,6 +125,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     disconnect: createDisconnectHandler(platform),
     sync: createSyncHandler(platform, { random: opts.random }),
     sweep: createSweepHandler(platform),
+    hostChecks: createHostChecksHandler(platform),
     busy: createBusyHandler(platform),
     busyInternal: createBusyInternalHandler(platform),
     chooseCalendars: createChooseCalendarsHandler(platform),
@@ -125,6 +136,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
       ? []
       : Array.from({ length: opts.consumers ?? 2 }, () => startPoller({ client: queue.client, queueUrl: queue.queueUrl, handler: handlers.sync, budgetMs: syncBudgetSeconds * 1000, region, log: platform.log }));
   const sweeper = opts.sweep ?? opts.poll !== false ? startSweeper(handlers.sweep, sweepIntervalSeconds * 1000, platform.log) : undefined;
+  const hostCheckTimer = opts.hostChecks ?? opts.poll !== false ? startSweeper(handlers.hostChecks, hostChangesIntervalSeconds * 1000, platform.log, 'host-change scheduler failed') : undefined;
 
   const jwt = localJwt(dataDir);
   const route = '/integrations/apple-calendar';
@@ -155,18 +167,23 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     sqsEndpoint: queue.endpoint,
     queueUrl: queue.queueUrl,
     dlqUrl: queue.dlqUrl,
+    /** calendar-changes.fifo: what the booking service would receive. */
+    changesQueueUrl: queue.changesQueueUrl,
     sqs: queue.client,
     consumers,
     handlers,
     syncHandler: handlers.sync,
     /** Runs the sweeper once now (tests; the timer runs it too). */
     sweep: handlers.sweep,
+    /** Schedules the host-change checks once now (tests; the timer does it too). */
+    scheduleHostChecks: handlers.hostChecks,
     tableName: TABLE_NAME,
     token: (userId: string) => jwt.sign(userId),
     serviceToken: () => jwt.signService(),
     async stop() {
       await api.stop();
       await sweeper?.stop();
+      await hostCheckTimer?.stop();
       await Promise.all(consumers.map((c) => c.stop()));
       await queue.stop();
       table.doc.destroy();
@@ -177,11 +194,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
 
 export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
 
-/** The sweeper at start and then every interval; one run at a time; stop waits for the current one. */
-function startSweeper(run: () => Promise<unknown>, intervalMs: number, log: Pick<Log, 'error'>) {
+/** A scheduled job (the sweeper, the host-change scheduler) at start and then every interval; one run at a time; stop waits for the current one. */
+function startSweeper(run: () => Promise<unknown>, intervalMs: number, log: Pick<Log, 'error'>, failure = 'sweeper failed') {
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
-    current = current.then(run).catch((err) => log.error('sweeper failed', { error: (err as Error).message }));
+    current = current.then(run).catch((err) => log.error(failure, { error: (err as Error).message }));
   };
   tick();
   const timer = setInterval(tick, intervalMs);

@@ -14,6 +14,7 @@ console.log(
     sqsEndpoint: stack.sqsEndpoint,
     queueUrl: stack.queueUrl,
     deadLetterQueueUrl: stack.dlqUrl,
+    calendarChangesQueueUrl: stack.changesQueueUrl,
     syncConsumers: stack.consumers.length,
     caldavServer: settings.CALDAV_SERVER_URL,
     dataDir: stack.dataDir,

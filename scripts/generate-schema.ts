@@ -1,5 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { bookingEventJsonSchema } from '../shared/booking/booking-event-json-schema.js';
+import { calendarChangeJsonSchema } from '../shared/host-changes/calendar-change-json-schema.js';
 
-/** Writes schemas/booking-event.schema.json from the zod schema the sync worker validates with. */
-writeFileSync(new URL('../schemas/booking-event.schema.json', import.meta.url), JSON.stringify(bookingEventJsonSchema(), null, 2) + '\n');
+/** Writes the JSON Schemas in schemas/ from the zod schemas the connector validates with. */
+const write = (name: string, schema: unknown) => writeFileSync(new URL(`../schemas/${name}`, import.meta.url), JSON.stringify(schema, null, 2) + '\n');
+write('booking-event.schema.json', bookingEventJsonSchema());
+write('calendar-change.schema.json', calendarChangeJsonSchema());

@@ -37,6 +37,8 @@ export const SYNC_DEFAULTS = {
   bookingConcurrency: 5,
   /** Calendar writes in flight at once within one invocation, across its accounts (likewise). */
   writeConcurrency: 5,
+  /** Host-change detection checks every active connection this often (contract §2b; the cloud's schedule). */
+  hostChangesIntervalSeconds: 300,
 } as const;
 
 const optionalText = z.optional(z.string().check(z.minLength(1)));
@@ -55,6 +57,11 @@ const schema = z.object({
   LOCAL_KEY_FILE: optionalText,
   QUEUE_URL: optionalText,
   DLQ_URL: optionalText,
+  /** calendar-changes.fifo: host changes reported to the booking service (contract §2b). */
+  HOST_CHANGES_QUEUE_URL: optionalText,
+  HOST_CHANGES_INTERVAL_SECONDS: positiveInt(SYNC_DEFAULTS.hostChangesIntervalSeconds),
+  /** An event missing from a listing this soon after the connector wrote it is not yet taken for a deletion (iCloud's read lag). */
+  HOST_CHANGES_READ_LAG_SECONDS: z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0 && n <= 600, 'must be a whole number from 0 to 600')), 60),
   ATTENDEE_MODE: z._default(z.enum(ATTENDEE_MODES), 'attendees'),
   DYNAMODB_ENDPOINT: optionalText,
   SQS_ENDPOINT: optionalText,
@@ -108,6 +115,8 @@ const localSchema = z.object({
   SYNC_CONSUMERS: positiveInt(2),
   SWEEP_INTERVAL_SECONDS: positiveInt(60),
   RETRY_BASE_SECONDS: positiveInt(SYNC_DEFAULTS.retryBaseSeconds),
+  HOST_CHANGES_INTERVAL_SECONDS: positiveInt(60),
+  HOST_CHANGES_READ_LAG_SECONDS: z.optional(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0 && n <= 600, 'must be a whole number from 0 to 600'))),
   CALDAV_SERVER_URL: z._default(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), ICLOUD_CALDAV_URL),
   CALDAV_ALLOWED_HOSTS: optionalText,
   CALDAV_TIMEOUT_MS: positiveInt(10_000),

@@ -7,7 +7,10 @@ import { ConnectionStore } from '../../shared/store/connections.js';
 import { retryDelaySeconds } from '../../shared/sync/backoff.js';
 import { PasswordCache } from '../../shared/sync/password-cache.js';
 import { syncBatch, type BatchDeps, type MessageResult } from '../../shared/sync/sync-batch.js';
-import { syncMetrics } from '../lib/metrics.js';
+import { ChangeReporter } from '../../shared/host-changes/reporter.js';
+import { runHostCheck, type RunCheckDeps } from '../../shared/host-changes/run-check.js';
+import { HostCheckStore } from '../../shared/store/host-check-state.js';
+import { hostCheckMetrics, syncMetrics } from '../lib/metrics.js';
 import type { Platform } from '../lib/platform.js';
 
 /** SQS keeps a message invisible for at most 12 hours. */
@@ -47,6 +50,20 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     now: p.now,
     random: opts.random,
   };
+  // Host-change checks (contract §2b) arrive in the account's group like its booking events.
+  if (config.HOST_CHANGES_QUEUE_URL) {
+    const checkDeps: RunCheckDeps = {
+      ...deps,
+      hostChecks: new HostCheckStore(p.table),
+      reporter: new ChangeReporter(p.sqs, config.HOST_CHANGES_QUEUE_URL, p.now),
+      readLagGraceMs: config.HOST_CHANGES_READ_LAG_SECONDS * 1000,
+    };
+    deps.hostCheck = async (accountId) => {
+      const outcome = await runHostCheck(checkDeps, accountId);
+      const checked = outcome.kind === 'checked' ? outcome.result : undefined;
+      return { failed: outcome.kind === 'failed', reported: checked?.reported ?? 0, requests: checked?.requests ?? 0 };
+    };
+  }
 
   /** Returns whether the message must come back (a batch item failure); counts hand-overs. */
   async function settle(result: MessageResult, record: SQSRecord, handedOver: { count: number }): Promise<boolean> {
@@ -109,7 +126,7 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     );
     const handedOver = { count: 0 };
     const failed = await Promise.all(results.map((r) => settle(r, records.get(r.id)!, handedOver)));
-    p.metrics.publish(config.POWERTOOLS_SERVICE_NAME, syncMetrics(results, handedOver.count));
+    p.metrics.publish(config.POWERTOOLS_SERVICE_NAME, { ...syncMetrics(results, handedOver.count), ...hostCheckMetrics(results) });
     return { batchItemFailures: results.filter((_, i) => failed[i]).map((r) => ({ itemIdentifier: r.id })) };
   };
 }

@@ -14,6 +14,25 @@ export const METRICS_NAMESPACE = 'AppleCalendarConnector';
  */
 export const SYNC_METRICS = ['SyncOk', 'SyncRetried', 'EventRejected', 'SyncInvalid', 'CredentialsRejected', 'HandedToSweeper'] as const;
 export type SyncMetric = (typeof SYNC_METRICS)[number];
+/**
+ * Host-change checks in a batch (only when it had any): HostChecks run, HostChecksFailed (the
+ * next interval checks again), HostChangesReported, HostCheckRequests (CalDAV requests of them all).
+ */
+export const HOST_CHECK_METRICS = ['HostChecks', 'HostChecksFailed', 'HostChangesReported', 'HostCheckRequests'] as const;
+export type HostCheckMetric = (typeof HOST_CHECK_METRICS)[number];
+
+export function hostCheckMetrics(results: MessageResult[]): Partial<Record<HostCheckMetric, number>> {
+  const checks = results.filter((r): r is Extract<MessageResult, { kind: 'checked' }> => r.kind === 'checked' && !r.repeat);
+  if (!checks.length) return {};
+  const sum = (f: (r: (typeof checks)[number]) => number) => checks.reduce((n, r) => n + f(r), 0);
+  return {
+    HostChecks: checks.length,
+    HostChecksFailed: sum((r) => (r.failed ? 1 : 0)),
+    HostChangesReported: sum((r) => r.reported),
+    HostCheckRequests: sum((r) => r.requests),
+  };
+}
+
 /** The sweeper's counts per run. */
 export const SWEEP_METRICS = ['SweepRequeued', 'SweepHeld', 'SweepOrphans'] as const;
 export type SweepMetric = (typeof SWEEP_METRICS)[number];

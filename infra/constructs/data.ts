@@ -6,7 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { PENDING_INDEX, UNSETTLED_INDEX, UNSETTLED_PROJECTION } from '../../shared/store/table.js';
+import { ACTIVE_INDEX, PENDING_INDEX, UNSETTLED_INDEX, UNSETTLED_PROJECTION } from '../../shared/store/table.js';
 
 /** DynamoDB actions the functions may be given (item-level only: no Scan, no table admin). */
 export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
@@ -58,6 +58,13 @@ export class Data extends Construct {
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: UNSETTLED_PROJECTION,
     });
+    // Sparse: only active connections carry activeShard (host-change detection's list), keys only.
+    this.table.addGlobalSecondaryIndex({
+      indexName: ACTIVE_INDEX,
+      partitionKey: { name: 'activeShard', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'accountId', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
 
     // Key policies name who may use each key; the account (its administrators, through IAM)
     // may only manage them. No `kms:*` for the account root, so an IAM policy granting
@@ -94,6 +101,11 @@ export class Data extends Construct {
       actions: actions.map((action) => `dynamodb:${action}`),
       resourceArns: [this.table.tableArn],
     });
+  }
+
+  /** Query on the sparse active index only (the host-change scheduler). */
+  grantActiveIndexQuery(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${ACTIVE_INDEX}`] });
   }
 
   /** Query on the sparse unsettled index only (details, and connect's requeue). */

@@ -97,16 +97,16 @@ export class CalendarObjects {
    * calendar-query per calendar until it is found. Only used when the object is not where we
    * last wrote it.
    */
-  async findByUid(homeUrl: string, uid: string, creds: DavCredentials): Promise<{ url: string; etag?: string } | undefined> {
+  async findByUid(homeUrl: string, uid: string, creds: DavCredentials, known?: string[]): Promise<{ url: string; etag?: string } | undefined> {
     const fetch = this.checkedFetch('REPORT');
     const headers = basicAuth(creds);
-    const listing = await this.dav(() =>
-      propfind({ url: homeUrl, depth: '1', props: { 'd:resourcetype': {}, 'c:supported-calendar-component-set': {} }, headers, fetch }),
-    );
-    const calendars = listing
-      .filter((r) => r.ok && r.href)
-      .map((r) => toCollection(r, new URL(r.href!, homeUrl).href))
-      .filter((c) => canHoldBookings({ ...c, privileges: undefined }));
+    // `known`: the calendars as the caller just listed them (host-change detection): no PROPFIND.
+    const calendars = known
+      ? known.map((url) => ({ url }))
+      : (await this.dav(() => propfind({ url: homeUrl, depth: '1', props: { 'd:resourcetype': {}, 'c:supported-calendar-component-set': {} }, headers, fetch })))
+          .filter((r) => r.ok && r.href)
+          .map((r) => toCollection(r, new URL(r.href!, homeUrl).href))
+          .filter((c) => canHoldBookings({ ...c, privileges: undefined }));
     for (const calendar of calendars) {
       const found = await this.dav(() =>
         calendarQuery({

@@ -1,4 +1,4 @@
-import { isFailed, isPending, type BookingStore } from '../store/bookings.js';
+import { currentHostChange, isFailed, isPending, type BookingStore } from '../store/bookings.js';
 import { calendarEntries, type CalendarEntry } from '../busy/calendars.js';
 import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
 import { destinationOf } from './destination.js';
@@ -23,6 +23,8 @@ export type Details =
       failedChanges: number;
       /** Every calendar of the account that can hold events, with the conflict-check choice. */
       calendars: CalendarEntry[];
+      /** Bookings whose event the host deleted or moved in Apple Calendar (reported to the booking service); present when there are any. */
+      hostChanges?: number;
     };
 
 export interface DetailsDeps {
@@ -38,7 +40,8 @@ export async function getDetails(deps: DetailsDeps, accountId: string): Promise<
 /** The details of a connection, with the counts of its booking changes not yet written. */
 export async function detailsOf(deps: Pick<DetailsDeps, 'bookings'>, conn: Connection): Promise<Details> {
   const records = (await deps.bookings.unsettled(conn.accountId)).filter((r) => r.generation === conn.generation);
-  return connectedDetails(conn, records.filter(isPending).length, records.filter(isFailed).length);
+  const hostChanges = records.filter((r) => currentHostChange(r)).length;
+  return { ...connectedDetails(conn, records.filter(isPending).length, records.filter(isFailed).length), ...(hostChanges ? { hostChanges } : {}) };
 }
 
 /** The details of a connection from the item alone (connect's answer when counting ran out of time). */

@@ -45,12 +45,26 @@ export interface BookingRecord {
   /** The sequence the calendar server refused for good, and why. */
   failedSeq?: number;
   failure?: string;
+  /** When the applied state was written (epoch ms): a listing may not show it yet (iCloud's read lag). */
+  appliedAt?: number;
+  /** The host's own change to the event written at `hostChange.seq`, as reported to the booking service (§2b). */
+  hostChange?: RecordedHostChange;
   updatedAt: string;
   expiresAt: number;
 }
 
+export interface RecordedHostChange {
+  kind: 'deleted' | 'rescheduled';
+  /** The sequence the connector had written when the host changed it. */
+  seq: number;
+  /** For a reschedule: the event's times now (UTC). */
+  start?: string;
+  end?: string;
+  reportedAt: string;
+}
+
 /** What the unsettled index holds of a record: enough to count it and to reopen it. */
-export type UnsettledRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'appliedSeq' | 'failedSeq' | 'generation'>;
+export type UnsettledRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'appliedSeq' | 'failedSeq' | 'generation' | 'hostChange'>;
 
 /** What the sweeper reads of a due record (the index query projects no more). */
 export type DueRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'generation'>;
@@ -69,8 +83,15 @@ export const PENDING_SHARDS = 4;
 const key = (accountId: string, bookingId: string) => ({ pk: accountKey(accountId), sk: `${BOOKING_SK_PREFIX}${bookingId}` });
 export const pendingShard = (accountId: string) => `PENDING#${createHash('sha256').update(accountId).digest()[0]! % PENDING_SHARDS}`;
 
-/** Not yet in the calendar: neither written nor refused for good. */
-export const isPending = (r: Pick<BookingRecord, 'seq' | 'appliedSeq' | 'failedSeq'>) => (r.appliedSeq === undefined || r.appliedSeq < r.seq) && r.failedSeq !== r.seq;
+/**
+ * Not yet in the calendar: neither written nor refused for good — nor changed by the host at
+ * this sequence (the connector does not fight the host until a higher sequence arrives).
+ */
+export const isPending = (r: Pick<BookingRecord, 'seq' | 'appliedSeq' | 'failedSeq' | 'hostChange'>) =>
+  (r.appliedSeq === undefined || r.appliedSeq < r.seq) && r.failedSeq !== r.seq && !(r.hostChange && r.hostChange.seq >= r.seq);
+/** The host's change that applies to what the calendar holds now (one at an older sequence was overwritten since). */
+export const currentHostChange = (r: Pick<BookingRecord, 'seq' | 'appliedSeq' | 'hostChange'>) =>
+  r.hostChange && r.hostChange.seq === r.appliedSeq && r.appliedSeq === r.seq ? r.hostChange : undefined;
 /** Refused for good at its current sequence. */
 export const isFailed = (r: Pick<BookingRecord, 'seq' | 'appliedSeq' | 'failedSeq'>) => r.failedSeq === r.seq && (r.appliedSeq === undefined || r.appliedSeq < r.seq);
 
@@ -138,8 +159,8 @@ export class BookingStore {
    * still of the connection (`generation`) it was written with.
    */
   async markApplied(accountId: string, bookingId: string, seq: number, applied: Applied, generation?: string): Promise<boolean> {
-    const values: Record<string, unknown> = { ':seq': seq, ':state': applied.state, ':url': applied.url };
-    let update = 'SET appliedSeq = :seq, appliedState = :state, eventUrl = :url';
+    const values: Record<string, unknown> = { ':seq': seq, ':state': applied.state, ':url': applied.url, ':at': this.now() };
+    let update = 'SET appliedSeq = :seq, appliedState = :state, eventUrl = :url, appliedAt = :at';
     if (generation) {
       update += ', appliedGeneration = :gen';
       values[':gen'] = generation;
@@ -150,6 +171,31 @@ export class BookingStore {
     }
     update += ` REMOVE pendingShard, dueAt, unsettledAccount, attempts, failedSeq, failure${applied.etag ? '' : ', etag'}`;
     return this.conditional(accountId, bookingId, seq, update, values, generation ? 'attribute_not_exists(generation) OR generation = :gen' : undefined);
+  }
+
+  /**
+   * The account's bookings whose event the calendar holds as the connector wrote it last
+   * (written, not pending): what host-change detection watches.
+   */
+  async written(accountId: string): Promise<BookingRecord[]> {
+    const out: BookingRecord[] = [];
+    const filter = { FilterExpression: 'appliedState = :event AND appliedSeq = seq', ExpressionAttributeValues: { ':event': 'event' } };
+    for await (const page of this.pages(accountId, { ...filter, ConsistentRead: true })) out.push(...((page.Items ?? []) as BookingRecord[]));
+    return out;
+  }
+
+  /**
+   * Records the host's change to the event written at `seq` (reported once; the connector
+   * leaves it be). The record joins the unsettled index — the calendar no longer holds what the
+   * booking says — so the details count it; writing a higher sequence takes it out again.
+   */
+  async recordHostChange(accountId: string, bookingId: string, seq: number, change: RecordedHostChange): Promise<boolean> {
+    return this.conditional(accountId, bookingId, seq, 'SET hostChange = :hc, unsettledAccount = accountId', { ':hc': change }, 'appliedSeq = :seq');
+  }
+
+  /** The host moved the event to another calendar of the account: it is watched (and updated) there. */
+  async relocate(accountId: string, bookingId: string, seq: number, url: string, etag: string | undefined): Promise<boolean> {
+    return this.conditional(accountId, bookingId, seq, `SET eventUrl = :url${etag ? ', etag = :etag' : ''}${etag ? '' : ' REMOVE etag'}`, { ':url': url, ...(etag ? { ':etag': etag } : {}) }, 'appliedSeq = :seq');
   }
 
   /**
@@ -219,8 +265,9 @@ export class BookingStore {
   }
 
   /**
-   * The account's records whose desired state is not in the calendar: pending and refused ones
-   * (the sparse `unsettled` index: never the account's other records; eventually consistent).
+   * The account's records whose desired state is not in the calendar: pending and refused ones,
+   * and those the host changed there (the sparse `unsettled` index: never the account's other
+   * records; eventually consistent).
    */
   async unsettled(accountId: string): Promise<UnsettledRecord[]> {
     const out: UnsettledRecord[] = [];
@@ -233,10 +280,14 @@ export class BookingStore {
         ExpressionAttributeValues: { ':a': accountId },
       },
     );
-    for await (const page of pages) out.push(...((page.Items ?? []) as UnsettledRecord[]).filter((r) => isPending(r) || isFailed(r)));
+    for await (const page of pages) out.push(...((page.Items ?? []) as UnsettledRecord[]).filter((r) => isPending(r) || isFailed(r) || currentHostChange(r)));
     return out;
   }
 
+  /**
+   * The account's records, only what the details counts need (the sync state, not the
+   * booking): pending, refused, and changed by the host.
+   */
   /**
    * Every pending change, across accounts, whose sweep time has come (the sparse index), a page
    * of at most `pageSize` at a time and only the keys the sweeper needs — never all at once.
@@ -305,8 +356,8 @@ export class BookingStore {
       {
         TableName: this.table.name,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': accountKey(accountId), ':prefix': BOOKING_SK_PREFIX },
         ...extra,
+        ExpressionAttributeValues: { ':pk': accountKey(accountId), ':prefix': BOOKING_SK_PREFIX, ...extra.ExpressionAttributeValues },
       },
     );
   }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { accountKey, CONNECTION_SK, isConditionFailure, type Table } from './table.js';
+import { createHash } from 'node:crypto';
+import { paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { accountKey, ACTIVE_INDEX, CONNECTION_SK, isConditionFailure, type Table } from './table.js';
 
 export type ConnectionStatus = 'active' | 'error';
 
@@ -62,6 +64,9 @@ export interface SettingsChange {
 }
 
 const key = (accountId: string) => ({ pk: accountKey(accountId), sk: CONNECTION_SK });
+/** The `active` index is spread over this many partitions (by account). */
+export const ACTIVE_SHARDS = 16;
+export const activeShard = (accountId: string) => `ACTIVE#${createHash('sha256').update(accountId).digest().readUInt16BE(0) % ACTIVE_SHARDS}`;
 const sameAppleId = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
 export class AppleIdConflict extends Error {
@@ -78,7 +83,7 @@ export class ConnectionStore {
   async get(accountId: string): Promise<Connection | undefined> {
     const out = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: key(accountId), ConsistentRead: true }));
     if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, appleIdKey: _k, ...rest } = out.Item;
+    const { pk: _pk, sk: _sk, appleIdKey: _k, activeShard: _a, ...rest } = out.Item;
     // Connections saved before generations existed are their own first generation.
     return { generation: 'g0', ...rest } as Connection;
   }
@@ -109,7 +114,8 @@ export class ConnectionStore {
         await this.table.doc.send(
           new PutCommand({
             TableName: this.table.name,
-            Item: { ...key(conn.accountId), appleIdKey, ...connection },
+            // In the sparse `active` index while active (host-change detection's list).
+            Item: { ...key(conn.accountId), appleIdKey, ...connection, ...(connection.status === 'active' ? { activeShard: activeShard(conn.accountId) } : {}) },
             ...(existing
               ? { ConditionExpression: 'appleIdKey = :k', ExpressionAttributeValues: { ':k': appleIdKey } }
               : { ConditionExpression: 'attribute_not_exists(pk)' }),
@@ -132,6 +138,8 @@ export class ConnectionStore {
       sets.push('#st = :st');
       values[':st'] = status;
     }
+    // Out of the `active` index once the credentials stop working (back in at reconnect).
+    const remove = status === 'error' ? ' REMOVE activeShard' : '';
     // Only touch the connection the sync used: a reconnect with a new password in between wins.
     const cond = ciphertext ? 'attribute_exists(pk) AND ciphertext = :ct' : 'attribute_exists(pk)';
     if (ciphertext) values[':ct'] = ciphertext;
@@ -140,7 +148,7 @@ export class ConnectionStore {
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(accountId),
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${remove}`,
           ConditionExpression: cond,
           ...(status ? { ExpressionAttributeNames: { '#st': 'status' } } : {}),
           ExpressionAttributeValues: values,
@@ -222,6 +230,15 @@ export class ConnectionStore {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  /** Every active account of one shard of the `active` index, a page at a time (keys only). */
+  async *activeAccounts(shard: number): AsyncGenerator<string[]> {
+    const pages = paginateQuery(
+      { client: this.table.doc },
+      { TableName: this.table.name, IndexName: ACTIVE_INDEX, KeyConditionExpression: 'activeShard = :s', ExpressionAttributeValues: { ':s': `ACTIVE#${shard}` } },
+    );
+    for await (const page of pages) yield (page.Items ?? []).map((i) => String(i.accountId));
   }
 
   async delete(accountId: string): Promise<void> {

@@ -14,6 +14,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * in the calendar: the sweeper's work list, never a table scan. The sparse index `unsettled`
  * (unsettledAccount, sk) holds an account's changes not in the calendar, pending or refused:
  * its details and its reconnect read only those, never all of its booking records.
+ * The sparse global index `active` (activeShard, accountId; keys only) holds only the
+ * connections that are `active`: host-change detection's list of accounts to check, read a
+ * shard at a time, never a table scan.
+ *   sk = HOST_CHECK          host-change detection's change tokens per calendar
  * Scoping every key to the account makes "one account can't touch another's" structural.
  */
 export interface Table {
@@ -28,10 +32,12 @@ export const CONNECTION_SK = 'CONNECTION';
 export const ATTEMPTS_SK = 'CONNECT_ATTEMPTS';
 export const BOOKING_SK_PREFIX = 'BOOKING#';
 export const PENDING_INDEX = 'pending';
-/** Sparse too: an account's booking changes not in the calendar (pending or refused), for its details and requeue. */
+/** Sparse too: an account's booking changes not in the calendar (pending or refused, or changed there by the host), for its details and requeue. */
 export const UNSETTLED_INDEX = 'unsettled';
 /** What the unsettled index projects besides its keys: enough to count and to reopen. */
-export const UNSETTLED_PROJECTION = ['accountId', 'bookingId', 'seq', 'appliedSeq', 'failedSeq', 'generation'];
+export const UNSETTLED_PROJECTION = ['accountId', 'bookingId', 'seq', 'appliedSeq', 'failedSeq', 'generation', 'hostChange'];
+export const ACTIVE_INDEX = 'active';
+export const HOST_CHECK_SK = 'HOST_CHECK';
 
 export function createTable(
   name: string,

@@ -20,7 +20,8 @@ export interface RequeueDeps {
  * sweeper re-drives them.
  */
 export async function requeueUnsettled(deps: RequeueDeps, connection: Connection): Promise<{ pendingChanges: number }> {
-  const records = (await deps.bookings.unsettled(connection.accountId)).filter((r) => r.generation === connection.generation);
+  // (Events the host changed are in the index too, written: nothing to reopen there.)
+  const records = (await deps.bookings.unsettled(connection.accountId)).filter((r) => r.generation === connection.generation && (r.appliedSeq === undefined || r.appliedSeq < r.seq));
   if (!records.length) return { pendingChanges: 0 };
   // A change written meanwhile is not reopened; every other one is pending now (sent or not):
   // the details' count, without another read.

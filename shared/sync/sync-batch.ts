@@ -25,13 +25,17 @@ export type MessageResult =
   | { id: string; kind: 'failed'; error: string }
   | { id: string; kind: 'invalid'; reason: string }
   | { id: string; kind: 'scheduled'; error: string }
-  | { id: string; kind: 'retry'; retryAfterSeconds?: number; error: string; recorded: boolean };
+  | { id: string; kind: 'retry'; retryAfterSeconds?: number; error: string; recorded: boolean }
+  /** A host-change check message: never retried (the next interval brings the next check). */
+  | { id: string; kind: 'checked'; failed: boolean; reported: number; requests: number; repeat?: true };
 
 export interface BatchDeps extends Omit<AccountSyncDeps, 'deadline'> {
   bookings: BookingStore;
   passwords: PasswordCache;
   /** Accounts synced at once within a batch. */
   accountConcurrency?: number;
+  /** Checks the account for host changes (a check message; see host-changes/run-check.ts). */
+  hostCheck?: (accountId: string) => Promise<{ failed: boolean; reported: number; requests: number }>;
 }
 
 export interface BatchOptions {
@@ -53,6 +57,8 @@ interface AccountWork {
   events: Map<string, Pending[]>;
   /** The connector's re-drives (sweeper, reconnect): write what these bookings' records hold. */
   redrives: Array<{ id: string; message: RedriveMessage }>;
+  /** Host-change check messages (ids): one check, after the account's writes of this batch. */
+  checks: string[];
 }
 
 /**
@@ -67,7 +73,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts:
   const accounts = new Map<string, AccountWork>();
   const workOf = (accountId: string) => {
     let work = accounts.get(accountId);
-    if (!work) accounts.set(accountId, (work = { events: new Map(), redrives: [] }));
+    if (!work) accounts.set(accountId, (work = { events: new Map(), redrives: [], checks: [] }));
     return work;
   };
   for (const msg of messages) {
@@ -84,6 +90,9 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts:
         case 'connector.redrive':
           workOf(parsed.message.userId).redrives.push({ id: msg.id, message: parsed.message });
           break;
+        case 'connector.host-changes.check':
+          workOf(parsed.message.userId).checks.push(msg.id);
+          break;
       }
     }
   }
@@ -97,6 +106,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts:
     const set = (id: string, r: Result) => results.set(id, { ...r, id } as MessageResult);
     let recorded = false;
     try {
+      if (!work.events.size && !work.redrives.length) return;
       const outcome = await syncAccount(accountDeps, accountId, work, () => (recorded = true));
       for (const [bookingId, pending] of work.events) for (const p of pending) set(p.id, outcome === 'not_connected' ? { kind: 'skipped' } : toMessageResult(outcome.get(bookingId)));
       for (const r of work.redrives) set(r.id, outcome === 'not_connected' ? { kind: 'skipped' } : redriveResult(r.message, outcome));
@@ -105,10 +115,32 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts:
       // Recorded changes are due for the sweeper: acknowledged. Re-drives always are (their records are due).
       for (const p of [...work.events.values()].flat()) if (!results.has(p.id)) set(p.id, recorded ? { kind: 'scheduled', error: 'internal_error' } : { kind: 'retry', error: 'internal_error', recorded: false });
       for (const r of work.redrives) if (!results.has(r.id)) set(r.id, { kind: 'scheduled', error: 'internal_error' });
+    } finally {
+      if (work.checks.length) await checkHostChanges(deps, accountId, work.checks, set, opts.deadline);
     }
   });
 
   return messages.map((m) => results.get(m.id) ?? { id: m.id, kind: 'retry', error: 'internal_error', recorded: false });
+}
+
+/**
+ * After the account's writes of this batch, on the same (its only) writer: one host-change
+ * check, whatever the number of check messages. A check that fails is not retried: the next
+ * interval's check comes soon enough.
+ */
+async function checkHostChanges(deps: BatchDeps, accountId: string, ids: string[], set: (id: string, r: Result) => void, deadline?: number) {
+  let outcome = { failed: true, reported: 0, requests: 0 };
+  // Too little of the invocation left for a few requests: this interval's check is skipped.
+  const outOfTime = deadline !== undefined && deadline - Date.now() < 2 * deps.caldav.timeoutMs;
+  if (outOfTime) deps.log.info('host-change check skipped: the invocation is out of time', { accountId });
+  else if (deps.hostCheck) {
+    try {
+      outcome = await deps.hostCheck(accountId);
+    } catch (err) {
+      deps.log.warn('host-change check failed', { accountId, errorName: (err as Error).name, error: (err as Error).message });
+    }
+  }
+  ids.forEach((id, i) => set(id, { kind: 'checked', ...(i === 0 ? outcome : { failed: false, reported: 0, requests: 0, repeat: true }) }));
 }
 
 type AccountDeps = BatchDeps & Pick<AccountSyncDeps, 'deadline'>;

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { parseBookingEvent, type BookingEvent } from '../booking/booking-event.js';
+import { CHECK_MESSAGE_TYPE } from '../host-changes/check-message.js';
 
 /**
  * What the sync worker reads from the booking-events queue: the booking service's booking
@@ -21,7 +22,13 @@ const redrive = z.object({
   bookingIds: z.array(z.string().check(z.minLength(1), z.maxLength(256))).check(z.minLength(1), z.maxLength(MAX_REDRIVE_BOOKINGS)),
 });
 
-export const internalMessage = z.discriminatedUnion('type', [redrive]);
+/** Check the account for host changes (contract §2b; sent by the host-change scheduler). */
+const hostCheck = z.object({
+  type: z.literal(CHECK_MESSAGE_TYPE),
+  userId: z.string().check(z.minLength(1), z.maxLength(256)),
+});
+
+export const internalMessage = z.discriminatedUnion('type', [redrive, hostCheck]);
 export type InternalMessage = z.infer<typeof internalMessage>;
 export type RedriveMessage = z.infer<typeof redrive>;
 

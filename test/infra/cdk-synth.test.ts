@@ -62,9 +62,9 @@ describe('cdk synth (CLI, offline)', () => {
 
   it('builds one ESM bundle with a source map per function', () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(9);
     const assetDirs = new Set(functions.map((f) => f.Metadata?.['aws:asset:path']));
-    expect(assetDirs.size).toBe(8);
+    expect(assetDirs.size).toBe(9);
     for (const dir of assetDirs) {
       const bundle = join(outdir, String(dir), 'index.mjs');
       expect(existsSync(bundle), bundle).toBe(true);

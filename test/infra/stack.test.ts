@@ -9,14 +9,17 @@ const { template, resources, stack } = synthConnector();
 const fns = functionsByName(resources);
 const fn = (name: string): Resource => fns[name]![1];
 const fnId = (name: string): string => fns[name]![0];
-const [[queueId, queue]] = ofType(resources, 'AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy) as [[string, Resource]];
-const [[dlqId, dlq]] = ofType(resources, 'AWS::SQS::Queue').filter(([, q]) => !q.Properties.RedrivePolicy) as [[string, Resource]];
+// The booking-events queue and its DLQ (the calendar-changes queues live under HostChanges).
+const bookingQueues = ofType(resources, 'AWS::SQS::Queue').filter(([id]) => !id.startsWith('HostChanges'));
+const [[queueId, queue]] = bookingQueues.filter(([, q]) => q.Properties.RedrivePolicy) as [[string, Resource]];
+const [[dlqId, dlq]] = bookingQueues.filter(([, q]) => !q.Properties.RedrivePolicy) as [[string, Resource]];
+const [[changesId, changesQueue]] = ofType(resources, 'AWS::SQS::Queue').filter(([id, q]) => id.startsWith('HostChanges') && q.Properties.RedrivePolicy) as [[string, Resource]];
 const [[tableId, table]] = ofType(resources, 'AWS::DynamoDB::Table') as [[string, Resource]];
 const [[keyId, key]] = ofType(resources, 'AWS::KMS::Key').filter(([, k]) => !k.Properties.KeySpec) as [[string, Resource]];
 
 describe('functions', () => {
-  it('are the eight handlers with the shared defaults', () => {
-    expect(Object.keys(fns).sort()).toEqual(['busy', 'busy-internal', 'choose-calendars', 'connect', 'details', 'disconnect', 'sweeper', 'sync']);
+  it('are the nine handlers with the shared defaults', () => {
+    expect(Object.keys(fns).sort()).toEqual(['busy', 'busy-internal', 'choose-calendars', 'connect', 'details', 'disconnect', 'host-checks', 'sweeper', 'sync']);
     for (const [, f] of Object.values(fns)) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -184,8 +187,10 @@ describe('IAM: least privilege', () => {
       busy: ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
       'busy-internal': ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
       'choose-calendars': ['GetItem', 'Query', 'UpdateItem'],
-      sync: ['GetItem', 'UpdateItem'],
+      // Host-change checks: the account's booking records (Query) and detection's tokens (PutItem).
+      sync: ['GetItem', 'PutItem', 'Query', 'UpdateItem'],
       sweeper: ['DeleteItem', 'GetItem', 'UpdateItem'],
+      'host-checks': [],
     };
     for (const [name, actions] of Object.entries(expected)) {
       const statements = statementsOfFunction(resources, fn(name))
@@ -194,13 +199,15 @@ describe('IAM: least privilege', () => {
       expect(statements.flatMap(actionsOf).sort(), name).toEqual(actions.map((a) => `dynamodb:${a}`));
     }
     // The sweeper queries the sparse pending index; connect, details and PATCH the sparse unsettled
-    // index (an account's changes not in the calendar); nobody else touches an index.
+    // index (an account's changes not in the calendar); the host-change scheduler the sparse
+    // active index; nobody else touches an index.
     const onIndexOf = (index: string) => [[['dynamodb:Query'], { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, `/index/${index}`]] }]];
     for (const name of Object.keys(fns)) {
       const onIndex = statementsOfFunction(resources, fn(name))
         .filter((s) => JSON.stringify(s.Resource).includes('/index/'))
         .map((s) => [actionsOf(s), s.Resource]);
       if (name === 'sweeper') expect(onIndex, name).toEqual(onIndexOf('pending'));
+      else if (name === 'host-checks') expect(onIndex, name).toEqual(onIndexOf('active'));
       else if (['connect', 'details', 'choose-calendars'].includes(name)) expect(onIndex, name).toEqual(onIndexOf('unsettled'));
       else expect(onIndex, name).toEqual([]);
     }
@@ -218,14 +225,26 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('lets sync consume the booking-events queue and send only to the dead-letter queue; connect only send to the queue', () => {
+  it('lets sync consume the booking-events queue and send only to the dead-letter queue and calendar-changes.fifo; connect only send to the queue', () => {
     const sqsStatements = statementsOfFunction(resources, fn('sync')).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
     const onQueue = sqsStatements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }));
     const onDlq = sqsStatements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [dlqId, 'Arn'] }));
+    // Sends to the dead-letter queue and to calendar-changes.fifo (one statement for both).
+    const onChanges = sqsStatements.filter(
+      (s) => JSON.stringify(s.Resource) === JSON.stringify([{ 'Fn::GetAtt': [dlqId, 'Arn'] }, { 'Fn::GetAtt': [changesId, 'Arn'] }]),
+    );
+    expect(onChanges.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
     expect(onQueue.flatMap(actionsOf)).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
     expect(onQueue.flatMap(actionsOf)).not.toContain('sqs:SendMessage');
-    expect(onDlq.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
-    expect(onQueue.length + onDlq.length).toBe(sqsStatements.length);
+    expect(onDlq.flatMap(actionsOf)).toEqual([]);
+    expect(onQueue.length + onDlq.length + onChanges.length).toBe(sqsStatements.length);
+    // Only sync sends host-change reports; the scheduler only sends check messages to the booking-events queue.
+    for (const name of Object.keys(fns).filter((n) => n !== 'sync')) {
+      const onIt = statementsOfFunction(resources, fn(name)).filter((s) => JSON.stringify(s.Resource).includes(changesId));
+      expect(onIt, name).toEqual([]);
+    }
+    const schedulerSqs = statementsOfFunction(resources, fn('host-checks')).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+    expect(schedulerSqs.map((s) => [actionsOf(s), s.Resource])).toEqual([[['sqs:SendMessage'], { 'Fn::GetAtt': [queueId, 'Arn'] }]]);
     const connectSqs = statementsOfFunction(resources, fn('connect')).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
     expect(connectSqs.map((s) => [actionsOf(s), s.Resource])).toEqual([[['sqs:SendMessage'], { 'Fn::GetAtt': [queueId, 'Arn'] }]]);
     for (const name of ['details', 'disconnect']) {
@@ -234,6 +253,15 @@ describe('IAM: least privilege', () => {
     const sweeperSqs = statementsOfFunction(resources, fn('sweeper')).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
     expect(sweeperSqs.flatMap(actionsOf).sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
     for (const s of sweeperSqs) expect(s.Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
+  });
+
+  it('schedules the host-change checks every 5 minutes', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('host-checks'), 'Arn'] } })],
+    });
+    expect(fn('host-checks').Properties.Environment.Variables).toMatchObject({ QUEUE_URL: { Ref: queueId }, HOST_CHANGES_INTERVAL_SECONDS: '300' });
+    expect(fn('sync').Properties.Environment.Variables).toMatchObject({ HOST_CHANGES_QUEUE_URL: { Ref: changesId }, HOST_CHANGES_INTERVAL_SECONDS: '300' });
   });
 
   it('runs the sweeper every minute', () => {
@@ -313,6 +341,31 @@ describe('booking-events queue', () => {
     });
   });
 
+  it('calendar-changes.fifo: encrypted, TLS only, deduplicated by the reporter\'s id; the booking service\'s role (the internal busy route\'s setting) may receive, nobody else', () => {
+    expect(changesQueue.Properties).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: false, SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: changesId }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    for (const name of Object.keys(fns)) {
+      const receive = statementsOfFunction(resources, fn(name)).filter((s) => JSON.stringify(s.Resource).includes(changesId) && actionsOf(s).includes('sqs:ReceiveMessage'));
+      expect(receive, name).toEqual([]);
+    }
+    const consumer = 'arn:aws:iam::111122223333:role/booking-service';
+    const { template: withConsumer } = synthConnector({ producerPrincipalArn: consumer });
+    const consumerId = Object.keys(withConsumer.findResources('AWS::SQS::Queue')).find((id) => id.startsWith('HostChanges') && !id.includes('DeadLetter'))!;
+    withConsumer.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: consumerId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Allow', Principal: { AWS: consumer }, Action: Match.arrayWith(['sqs:DeleteMessage', 'sqs:ReceiveMessage']), Resource: { 'Fn::GetAtt': [consumerId, 'Arn'] } }),
+        ]),
+      },
+    });
+    const policies = JSON.stringify(withConsumer.findResources('AWS::SQS::QueuePolicy', { Properties: { Queues: [{ Ref: consumerId }] } }));
+    expect(policies).not.toContain('sqs:SendMessage');
+  });
+
   it('offers grantSendBookingEvents for a principal defined in CDK', () => {
     const { stack: other } = createConnectorApp({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
     const role = new iam.Role(other, 'BookingService', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
@@ -356,7 +409,15 @@ describe('data', () => {
           { AttributeName: 'unsettledAccount', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['accountId', 'bookingId', 'seq', 'appliedSeq', 'failedSeq', 'generation'] },
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['accountId', 'bookingId', 'seq', 'appliedSeq', 'failedSeq', 'generation', 'hostChange'] },
+      },
+      {
+        IndexName: 'active',
+        KeySchema: [
+          { AttributeName: 'activeShard', KeyType: 'HASH' },
+          { AttributeName: 'accountId', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ]);
     expect(table.DeletionPolicy).toBe('Retain');

@@ -13,6 +13,7 @@ import { createChooseCalendarsHandler } from '../../functions/handlers/choose-ca
 import { createConnectHandler } from '../../functions/handlers/connect.js';
 import { createDetailsHandler } from '../../functions/handlers/details.js';
 import { createDisconnectHandler } from '../../functions/handlers/disconnect.js';
+import { createHostChecksHandler } from '../../functions/handlers/host-checks.js';
 import { createSweepHandler } from '../../functions/handlers/sweep.js';
 import { createSyncHandler } from '../../functions/handlers/sync.js';
 import { platformFrom } from '../../functions/lib/platform.js';
@@ -21,6 +22,8 @@ import { lambdaContext } from '../../local/http-api.js';
 import { SERVICE_CLAIM, SERVICE_CLAIM_VALUE, SERVICE_SUBJECT } from '../../shared/busy/service-caller.js';
 import { createLogger } from '../../shared/logger.js';
 import { createTable } from '../../shared/store/table.js';
+import { checkMessage } from '../../shared/host-changes/check-message.js';
+import { bookingObjectId } from '../../shared/booking/ics.js';
 import { bookingEvent, sqsEvent } from '../harness/bookings.js';
 import { memoryOutput } from '../harness/log.js';
 import { testStack, type Stack } from '../harness/stack.js';
@@ -41,7 +44,7 @@ const used = new Map<string, Set<string>>();
 beforeAll(async () => {
   radicale = await startRadicale({ users: { [ANN]: PASSWORD } });
   proxy = await startProxy({ target: radicale.url });
-  ({ stack } = await testStack(proxy.url, { sweepIntervalSeconds: 1 }));
+  ({ stack } = await testStack(proxy.url, { sweepIntervalSeconds: 1, hostChangesReadLagSeconds: 0 }));
 });
 
 afterAll(async () => {
@@ -74,7 +77,7 @@ function recordingPlatform(name: string) {
   sqs.middlewareStack.add(
     (next, context) => async (args) => {
       const url = (args.input as { QueueUrl?: string }).QueueUrl;
-      seen.add(`sqs:${SQS_ACTIONS[context.commandName!] ?? context.commandName}@${url === stack.dlqUrl ? 'dlq' : 'queue'}`);
+      seen.add(`sqs:${SQS_ACTIONS[context.commandName!] ?? context.commandName}@${url === stack.dlqUrl ? 'dlq' : url === stack.changesQueueUrl ? 'changes' : 'queue'}`);
       return next(args);
     },
     { step: 'initialize', name: 'recordActions' },
@@ -103,6 +106,7 @@ it('every DynamoDB and SQS action a function makes is granted to it, on that res
     disconnect: createDisconnectHandler(recordingPlatform('disconnect')),
     sync: createSyncHandler(recordingPlatform('sync')),
     sweeper: createSweepHandler(recordingPlatform('sweeper')),
+    'host-checks': createHostChecksHandler(recordingPlatform('host-checks')),
   };
   const me = { sub: 'acct-lp' };
   const post = (password: string) => handlers.connect(httpEvent('POST /integrations/apple-calendar', me, { body: JSON.stringify({ appleId: ANN, appSpecificPassword: password }) }), ctx());
@@ -132,6 +136,16 @@ it('every DynamoDB and SQS action a function makes is granted to it, on that res
   expect((await post(PASSWORD)).statusCode).toBe(200);
   await new Promise((r) => setTimeout(r, 1100));
   await handlers.sweeper();
+  // host changes: the scheduler sends the checks; sync runs one that finds a host deletion and reports it.
+  expect((await handlers['host-checks']()).sent).toBeGreaterThan(0);
+  await handlers.sync(syncEvent([bookingEvent('confirmed', me.sub, 'bk_after', 0), checkMessage(me.sub)]));
+  await fetch(`${radicale.url}${radicale.calendarPath(ANN)}${bookingObjectId(me.sub, 'bk_after').filename}`, {
+    method: 'DELETE',
+    headers: { authorization: 'Basic ' + Buffer.from(`${ANN}:${PASSWORD}`).toString('base64') },
+  });
+  await handlers.sync(syncEvent([checkMessage(me.sub)]));
+  await handlers.sync(syncEvent([checkMessage(me.sub)]));
+  expect([...used.get('sync')!]).toContain('sqs:SendMessage@changes');
   // the dashboard's routes and the booking service's.
   expect((await handlers.details(httpEvent('GET /integrations/apple-calendar', me), ctx())).statusCode).toBe(200);
   const details = JSON.parse((await handlers.details(httpEvent('GET /integrations/apple-calendar', me), ctx())).body!);
@@ -151,20 +165,24 @@ it('every DynamoDB and SQS action a function makes is granted to it, on that res
   const fns = functionsByName(resources);
   const id = (type: string, pick: (r: Resource) => boolean = () => true) => Object.entries(resources).find(([, r]) => r.Type === type && pick(r))![0];
   const tableArn = JSON.stringify({ 'Fn::GetAtt': [id('AWS::DynamoDB::Table'), 'Arn'] });
-  const queueArn = JSON.stringify({ 'Fn::GetAtt': [id('AWS::SQS::Queue', (r) => !!r.Properties.RedrivePolicy), 'Arn'] });
+  const queueArn = JSON.stringify({ 'Fn::GetAtt': [id('AWS::SQS::Queue', (r) => !!r.Properties.RedrivePolicy && r.Properties.ContentBasedDeduplication === true), 'Arn'] });
   const dlqArn = JSON.stringify({ 'Fn::GetAtt': [id('AWS::SQS::Queue', (r) => !r.Properties.RedrivePolicy), 'Arn'] });
+  const changesArn = JSON.stringify({ 'Fn::GetAtt': [id('AWS::SQS::Queue', (r) => !!r.Properties.RedrivePolicy && r.Properties.ContentBasedDeduplication === false), 'Arn'] });
   const resourceKind = (resource: unknown) => {
     const r = JSON.stringify(resource);
     if (r === tableArn) return 'table';
     if (r.includes('/index/pending')) return 'index/pending';
     if (r.includes('/index/unsettled')) return 'index/unsettled';
+    if (r.includes('/index/active')) return 'index/active';
+    if (r === changesArn) return 'changes';
     if (r === queueArn) return 'queue';
     if (r === dlqArn) return 'dlq';
     return r;
   };
   const missing: string[] = [];
   for (const [name, actions] of used) {
-    const granted = new Set(statementsOfFunction(resources, fns[name]![1]).flatMap((s) => actionsOf(s).map((a) => `${a}@${resourceKind(s.Resource)}`)));
+    const resourcesOf = (s: { Resource: unknown }) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+    const granted = new Set(statementsOfFunction(resources, fns[name]![1]).flatMap((s) => actionsOf(s).flatMap((a) => resourcesOf(s).map((r) => `${a}@${resourceKind(r)}`))));
     // The event source mapping (not the function's code) receives and deletes; the function itself changes visibility.
     if (name === 'sync') for (const a of ['sqs:ChangeMessageVisibility@queue']) expect(granted.has(a), a).toBe(true);
     for (const action of actions) if (!granted.has(action)) missing.push(`${name}: ${action}`);

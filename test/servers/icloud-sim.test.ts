@@ -261,6 +261,31 @@ describe('throttling, partitions, read lag', () => {
     expect((await dav(url, { method: 'GET', user: ALICE })).text).toContain('SUMMARY:second');
   });
 
+  it('expired sync tokens: a sync-collection with a token issued before expireSyncTokens is a bare 403; a fresh one works', async () => {
+    const syncBody = (token: string) =>
+      `<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`;
+    const home = sim.calendarUrl(BOB, 'home');
+    const initial = await dav(home, { method: 'REPORT', user: BOB, body: syncBody('') });
+    expect(initial.status).toBe(207);
+    const token = /<sync-token[^>]*>([^<]+)</.exec(initial.text)?.[1];
+    expect(token).toBeTruthy();
+    expect((await dav(home, { method: 'REPORT', user: BOB, body: syncBody(token!) })).status).toBe(207);
+    const before = sim.expiredTokenAnswers;
+    sim.expireSyncTokens(BOB);
+    const expired = await dav(home, { method: 'REPORT', user: BOB, body: syncBody(token!) });
+    expect(expired.status).toBe(403);
+    expect(expired.text).toBe('');
+    expect(expired.text).not.toContain('valid-sync-token');
+    expect(sim.expiredTokenAnswers).toBe(before + 1);
+    // After a change, a new initial sync gets a token that works.
+    const u = uid();
+    expect((await dav(obj(BOB, 'home', `${u}.ics`), { method: 'PUT', user: BOB, body: event(u) })).status).toBe(201);
+    const again = await dav(home, { method: 'REPORT', user: BOB, body: syncBody('') });
+    const fresh = /<sync-token[^>]*>([^<]+)</.exec(again.text)?.[1];
+    expect(fresh).not.toBe(token);
+    expect((await dav(home, { method: 'REPORT', user: BOB, body: syncBody(fresh!) })).status).toBe(207);
+  });
+
   it('calendar-query lists the collection itself too, and calendar-data comes in CDATA', async () => {
     const u = uid();
     expect((await dav(obj(ALICE, 'work', `${u}.ics`), { method: 'PUT', user: ALICE, body: event(u) })).status).toBe(201);

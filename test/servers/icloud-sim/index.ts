@@ -26,6 +26,9 @@
  *   shorter than the throttle (`throttle`);
  * - read-after-write lag: for `setReadLag(ms)` after a write, GET and REPORT/PROPFIND answer
  *   the object's previous state;
+ * - sync tokens expire: after `expireSyncTokens(user)`, a `sync-collection` REPORT with a token
+ *   issued before the call answers a bare 403 (no body, no `valid-sync-token` element), as
+ *   public iCloud clients report; an empty token (initial sync) still works;
  * - Apple's XML: per-element default namespaces, missing properties in a separate 404
  *   propstat, a home listing with `inbox/`, `outbox/`, `notification/` and a VTODO-only
  *   `tasks/`, a calendar-query that also lists the collection itself, calendar-data in CDATA;
@@ -142,6 +145,10 @@ export interface ICloudSim {
   reset(): void;
   setEtaglessPuts(on: boolean): void;
   setReadLag(ms: number): void;
+  /** Every sync token the account was given until now stops working (a bare 403 in sync-collection). */
+  expireSyncTokens(user: string): void;
+  /** sync-collection REPORTs answered 403 because their token had expired. */
+  expiredTokenAnswers: number;
   /**
    * Moves the event with this UID from one calendar to another the way the Calendar app
    * does: stored under a new random name in the target, deleted from the source. Returns
@@ -211,6 +218,10 @@ export async function startICloudSim(opts: ICloudSimOptions): Promise<ICloudSim>
   const partitionOverride = new Map<string, number>();
   let defaultPartition = 0;
   const lagged = new Map<string, { until: number; old: Snapshot }>();
+  /** When each sync token was first handed out, and from when on the account's older ones are expired. */
+  const tokenIssued = new Map<string, number>();
+  const tokensExpiredAt = new Map<string, number>();
+  let expiredTokenAnswers = 0;
   const ctxs = new WeakMap<ProxiedRequest, Ctx>();
   const locks = new Map<string, Promise<void>>();
   const storage = path.join(radicale.dir, 'collections', 'collection-root');
@@ -345,6 +356,15 @@ export async function startICloudSim(opts: ICloudSimOptions): Promise<ICloudSim>
     }
     if (['PROPFIND', 'REPORT'].includes(req.method) && /^\s+<\?xml/.test(req.body)) {
       return reply(ctx, 400, { 'content-type': 'text/html' }, '<html><body><h1>Bad Request</h1></body></html>');
+    }
+
+    if (req.method === 'REPORT' && /sync-collection/.test(req.body)) {
+      const token = /<(?:[\w-]+:)?sync-token(?:\s[^>]*)?>\s*([^<]*?)\s*<\//.exec(req.body)?.[1] ?? '';
+      const expiredAt = tokensExpiredAt.get(user.toLowerCase());
+      if (token && expiredAt !== undefined && (tokenIssued.get(token) ?? 0) <= expiredAt) {
+        expiredTokenAnswers += 1;
+        return reply(ctx, 403, {}, '');
+      }
     }
 
     const d = simDsid(user);
@@ -483,6 +503,13 @@ export async function startICloudSim(opts: ICloudSimOptions): Promise<ICloudSim>
       e.children = [text(mapped)];
     }
     const responses = children(root, DAV, 'response');
+    // Remember when each sync token was handed out (for expireSyncTokens).
+    for (const { el: e } of [...walk(root)]) {
+      if (e.ns === DAV && e.name === 'sync-token') {
+        const t = textOf(e).trim();
+        if (t && !tokenIssued.has(t)) tokenIssued.set(t, Date.now());
+      }
+    }
 
     // Read-after-write lag: rows of objects written a moment ago show their previous state.
     if (readLagMs > 0) {
@@ -604,6 +631,12 @@ export async function startICloudSim(opts: ICloudSimOptions): Promise<ICloudSim>
       setReadLag(ms) {
         readLagMs = ms;
         if (ms === 0) lagged.clear();
+      },
+      expireSyncTokens(user) {
+        tokensExpiredAt.set(user.toLowerCase(), Date.now());
+      },
+      get expiredTokenAnswers() {
+        return expiredTokenAnswers;
       },
       async moveEvent(user, uid, fromSlug, toSlug) {
         const release = await lock(user);
