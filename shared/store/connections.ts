@@ -138,8 +138,14 @@ export class ConnectionStore {
       sets.push('#st = :st');
       values[':st'] = status;
     }
-    // Out of the `active` index once the credentials stop working (back in at reconnect).
+    // Out of the `active` index once the credentials stop working (back in at reconnect). A
+    // write that went through says the credentials work: a connection made before host-change
+    // detection existed joins the index with its first one (no backfill needed).
     const remove = status === 'error' ? ' REMOVE activeShard' : '';
+    if (status !== 'error' && lastSync.outcome === 'ok') {
+      sets.push('activeShard = :as');
+      values[':as'] = activeShard(accountId);
+    }
     // Only touch the connection the sync used: a reconnect with a new password in between wins.
     const cond = ciphertext ? 'attribute_exists(pk) AND ciphertext = :ct' : 'attribute_exists(pk)';
     if (ciphertext) values[':ct'] = ciphertext;

@@ -7,7 +7,9 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHECK_MESSAGE_TYPE } from '../../shared/host-changes/check-message.js';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConnectionStore } from '../../shared/store/connections.js';
+import { accountKey, CONNECTION_SK } from '../../shared/store/table.js';
 import { testStack, type Stack } from '../harness/stack.js';
 
 let stack: Stack;
@@ -82,4 +84,34 @@ it('sends one check per active connection, from the active index, ten per batch,
   await connections.save({ ...back!, status: 'active', updatedAt: new Date().toISOString() });
   commands.length = 0;
   expect((await stack.scheduleHostChecks()).accounts).toBe(23);
+});
+
+it('a connection made before host-change detection joins the active index with its first written booking', async () => {
+  const connections = new ConnectionStore(stack.table);
+  await connections.save({
+    accountId: 'acct-sched-old',
+    appleId: 'old@example.com',
+    ciphertext: 'x',
+    calendarUrl: 'http://127.0.0.1:9/cal/',
+    calendarName: 'Home',
+    principalUrl: 'http://127.0.0.1:9/p/',
+    homeUrl: 'http://127.0.0.1:9/',
+    status: 'active',
+    updatedAt: new Date().toISOString(),
+  });
+  // As stored before the feature: no activeShard.
+  await stack.table.doc.send(new UpdateCommand({ TableName: stack.table.name, Key: { pk: accountKey('acct-sched-old'), sk: CONNECTION_SK }, UpdateExpression: 'REMOVE activeShard' }));
+  await drainChecks();
+  const scheduled = async () => {
+    await stack.scheduleHostChecks();
+    return (await drainChecks()).map((c) => c.body.userId);
+  };
+  expect(await scheduled()).not.toContain('acct-sched-old');
+
+  // A failed write says nothing about the credentials' use for checks: still out.
+  await connections.recordSync('acct-sched-old', { at: new Date().toISOString(), outcome: 'failed', error: 'event_rejected' });
+  expect(await scheduled()).not.toContain('acct-sched-old');
+  // A written booking: in, and checked from then on.
+  await connections.recordSync('acct-sched-old', { at: new Date().toISOString(), outcome: 'ok' });
+  expect(await scheduled()).toContain('acct-sched-old');
 });
