@@ -28,7 +28,7 @@ export class ConnectorStack extends Stack {
     });
     const { settings } = props;
 
-    this.data = new Data(this, 'Data', { retainData: settings.retainData });
+    this.data = new Data(this, 'Data', { retainData: settings.retainData, activeIndex: settings.activeIndex });
 
     this.api = new Api(this, 'Api', {
       data: this.data,

@@ -28,6 +28,12 @@ export interface ConnectorSettings {
   readonly retainData: boolean;
   /** Optional SNS topic ARN that receives the alarms' state changes. */
   readonly alarmTopicArn?: string;
+  /**
+   * Create the table's `active` index (host-change detection's list; default true). Only for
+   * upgrading a table from before the `unsettled` and `active` indexes: CloudFormation adds one
+   * index per table update, so deploy once with false, then again with true.
+   */
+  readonly activeIndex: boolean;
 }
 
 export const SETTING_DEFAULTS = {
@@ -35,6 +41,7 @@ export const SETTING_DEFAULTS = {
   attendeeMode: 'attendees',
   retainData: true,
   connectReservedConcurrency: 10,
+  activeIndex: true,
 } as const;
 
 /** Reads the settings from CDK context; throws a readable error for a missing or invalid one. */
@@ -51,6 +58,7 @@ export function settingsFromContext(node: Node): ConnectorSettings {
     producerPrincipalArn: raw('producerPrincipalArn'),
     retainData: raw('retainData'),
     alarmTopicArn: raw('alarmTopicArn'),
+    activeIndex: raw('activeIndex'),
   });
 }
 
@@ -70,6 +78,7 @@ export function parseSettings(input: Record<string, unknown>): ConnectorSettings
     ...(producerPrincipalArn ? { producerPrincipalArn: arn('producerPrincipalArn', producerPrincipalArn, /^arn:aws[\w-]*:(iam|sts)::\d{12}:/) } : {}),
     retainData: bool('retainData', input.retainData ?? SETTING_DEFAULTS.retainData),
     ...(alarmTopicArn ? { alarmTopicArn: arn('alarmTopicArn', alarmTopicArn, /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/) } : {}),
+    activeIndex: bool('activeIndex', input.activeIndex ?? SETTING_DEFAULTS.activeIndex),
   };
 }
 

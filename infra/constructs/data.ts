@@ -17,6 +17,8 @@ export const ENCRYPTION_CONTEXT_KEY = 'accountId';
 export interface DataProps {
   /** Keep the table and the key when the stack is deleted (and protect the table from deletion). */
   readonly retainData: boolean;
+  /** Create the `active` index (false only for the first step of an upgrade: settings.ts). */
+  readonly activeIndex?: boolean;
 }
 
 export class Data extends Construct {
@@ -59,12 +61,14 @@ export class Data extends Construct {
       nonKeyAttributes: UNSETTLED_PROJECTION,
     });
     // Sparse: only active connections carry activeShard (host-change detection's list), keys only.
-    this.table.addGlobalSecondaryIndex({
-      indexName: ACTIVE_INDEX,
-      partitionKey: { name: 'activeShard', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'accountId', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
-    });
+    if (props.activeIndex !== false) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: ACTIVE_INDEX,
+        partitionKey: { name: 'activeShard', type: dynamodb.AttributeType.STRING },
+        sortKey: { name: 'accountId', type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+      });
+    }
 
     // Key policies name who may use each key; the account (its administrators, through IAM)
     // may only manage them. No `kms:*` for the account root, so an IAM policy granting

@@ -16,6 +16,7 @@ describe('stack settings', () => {
       attendeeMode: 'attendees',
       retainData: true,
       connectReservedConcurrency: 10,
+      activeIndex: true,
     });
   });
 

@@ -433,6 +433,13 @@ describe('data', () => {
     });
   });
 
+  it('leaves the active index out with activeIndex=false (the first step of upgrading a table from before it: one index per table update)', () => {
+    const { resources: r } = synthConnector({ activeIndex: 'false' });
+    const indexes = ofType(r, 'AWS::DynamoDB::Table').flatMap(([, t]) => (t.Properties?.GlobalSecondaryIndexes ?? []) as Array<{ IndexName: string }>);
+    expect(indexes.map((i) => i.IndexName)).toEqual(['pending', 'unsettled']);
+    expect(() => synthConnector({ activeIndex: 'sometimes' })).toThrow(/activeIndex" must be true or false/);
+  });
+
   it('is deleted with the stack when retainData is false', () => {
     const { resources: r } = synthConnector({ retainData: 'false' });
     for (const type of ['AWS::DynamoDB::Table', 'AWS::KMS::Key', 'AWS::Logs::LogGroup']) {
