@@ -29,6 +29,21 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** An active connection (nothing is ever sent to its calendar here). */
+function saveActive(connections: ConnectionStore, accountId: string) {
+  return connections.save({
+    accountId,
+    appleId: `${accountId}@example.com`,
+    ciphertext: 'x',
+    calendarUrl: 'http://127.0.0.1:9/cal/',
+    calendarName: 'Home',
+    principalUrl: 'http://127.0.0.1:9/p/',
+    homeUrl: 'http://127.0.0.1:9/',
+    status: 'active',
+    updatedAt: new Date().toISOString(),
+  });
+}
+
 async function drainChecks(): Promise<Array<{ body: { type: string; userId: string }; group?: string }>> {
   const out = [];
   for (;;) {
@@ -43,19 +58,7 @@ async function drainChecks(): Promise<Array<{ body: { type: string; userId: stri
 it('sends one check per active connection, from the active index, ten per batch, once per interval', async () => {
   const connections = new ConnectionStore(stack.table);
   const ids = Array.from({ length: 23 }, (_, i) => `acct-sched-${i}`);
-  for (const accountId of ids) {
-    await connections.save({
-      accountId,
-      appleId: `${accountId}@example.com`,
-      ciphertext: 'x',
-      calendarUrl: 'http://127.0.0.1:9/cal/',
-      calendarName: 'Home',
-      principalUrl: 'http://127.0.0.1:9/p/',
-      homeUrl: 'http://127.0.0.1:9/',
-      status: 'active',
-      updatedAt: new Date().toISOString(),
-    });
-  }
+  for (const accountId of ids) await saveActive(connections, accountId);
   // One whose credentials were rejected leaves the index: not checked.
   await connections.recordSync('acct-sched-0', { at: new Date().toISOString(), outcome: 'failed', error: 'credentials_rejected' }, 'error');
 
@@ -88,17 +91,7 @@ it('sends one check per active connection, from the active index, ten per batch,
 
 it('a connection made before host-change detection joins the active index with its first written booking', async () => {
   const connections = new ConnectionStore(stack.table);
-  await connections.save({
-    accountId: 'acct-sched-old',
-    appleId: 'old@example.com',
-    ciphertext: 'x',
-    calendarUrl: 'http://127.0.0.1:9/cal/',
-    calendarName: 'Home',
-    principalUrl: 'http://127.0.0.1:9/p/',
-    homeUrl: 'http://127.0.0.1:9/',
-    status: 'active',
-    updatedAt: new Date().toISOString(),
-  });
+  await saveActive(connections, 'acct-sched-old');
   // As stored before the feature: no activeShard.
   await stack.table.doc.send(new UpdateCommand({ TableName: stack.table.name, Key: { pk: accountKey('acct-sched-old'), sk: CONNECTION_SK }, UpdateExpression: 'REMOVE activeShard' }));
   await drainChecks();
