@@ -35,7 +35,10 @@ function el<T extends HTMLElement = HTMLElement>(id: string): T {
   return found as T;
 }
 
-const userId = (new URLSearchParams(location.search).get('user') ?? '').trim() || DEFAULT_USER;
+const params = new URLSearchParams(location.search);
+const userId = (params.get('user') ?? '').trim() || DEFAULT_USER;
+/** `?details=open` (the demo's link): the details view is open from the start. */
+const detailsAtStart = params.get('details') === 'open';
 // Locally the token comes from the local stack; a real dashboard passes its own TokenSource.
 const api = createApi('', localTokenSource('', userId));
 
@@ -179,6 +182,7 @@ function render(details: Details): void {
 
   // A connection that just started needing attention opens its details, so the fix is in sight.
   if (details.status === 'error' && was !== 'error') setExpanded(true);
+  else if (detailsAtStart && was === undefined) setExpanded(true);
   else if (!ui.detailsPanel.hidden) void loadBusy();
 }
 

@@ -105,7 +105,7 @@ try {
       `  HTTP API        ${stack.url}/integrations/apple-calendar   (token: npm run --silent token -- ${DEMO_ACCOUNT})`,
       `  SQS endpoint    ${stack.sqsEndpoint}`,
       '',
-      `Dashboard: ${stack.url}/?user=${DEMO_ACCOUNT}`,
+      `Dashboard: ${stack.url}/?user=${DEMO_ACCOUNT}&details=open`,
       '',
       'Open it to see the connection, choose where bookings go and the alert, and the busy preview.',
       'Ctrl-C stops the demo.',

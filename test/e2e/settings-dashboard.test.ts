@@ -60,6 +60,19 @@ const rowTags = (page: import('playwright-core').Page) =>
   page.$$eval('#calendar-list li', (lis) => lis.map((li) => [li.querySelector('span')?.firstChild?.textContent, ...[...li.querySelectorAll('.tag')].map((t) => t.textContent)]));
 
 describe('details: where new bookings go and their alert', () => {
+  it('opens with the details view open when the link says details=open (the demo\'s link), closed otherwise', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.url}/?user=${ME}&details=open`);
+    await page.locator('#destination-select option').first().waitFor({ state: 'attached' });
+    expect(await page.locator('#details-panel').isVisible()).toBe(true);
+    expect(await page.locator('#details-button').getAttribute('aria-expanded')).toBe('true');
+    await page.goto(`${stack.url}/?user=${ME}`);
+    await page.locator('#details-button').waitFor();
+    await page.waitForFunction(() => document.querySelector('#apple-card')?.getAttribute('aria-busy') === null);
+    expect(await page.locator('#details-panel').isVisible()).toBe(false);
+    await page.close();
+  });
+
   it('offers writable calendars only; chosen by keyboard, kept across a reload; a booking then lands there with the alert', async () => {
     const page = await browser.context.newPage();
     const console = watchConsole(page);

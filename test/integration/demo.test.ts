@@ -51,7 +51,7 @@ it('starts Radicale and the stack, writes the sample bookings (one with a meetin
   const demo = runDemo({ PORT: String(port), SQS_PORT: String(sqsPort), LOCAL_DATA_DIR: dataDir, SWEEP_INTERVAL_SECONDS: '60' });
   child = demo.proc;
   const [, dashboard] = await demo.printed(/Dashboard: (\S+)/);
-  expect(dashboard).toBe(`http://127.0.0.1:${port}/?user=demo`);
+  expect(dashboard).toBe(`http://127.0.0.1:${port}/?user=demo&details=open`);
   expect(demo.output().stdout).toContain('3 of 3 written');
   const radicalePort = Number((await demo.printed(/Radicale at http:\/\/127\.0\.0\.1:(\d+)/))[1]);
 
