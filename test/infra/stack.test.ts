@@ -184,7 +184,7 @@ describe('IAM: least privilege', () => {
       busy: ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
       'busy-internal': ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
       'choose-calendars': ['GetItem', 'Query', 'UpdateItem'],
-      sync: ['GetItem', 'UpdateItem'],
+      sync: ['BatchGetItem', 'GetItem', 'UpdateItem'],
       sweeper: ['DeleteItem', 'GetItem', 'UpdateItem'],
     };
     for (const [name, actions] of Object.entries(expected)) {
