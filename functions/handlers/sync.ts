@@ -37,7 +37,8 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
   const { config, log } = p;
   const caldav = { ...caldavOptions(config), fetch: p.fetch };
   const deps: BatchDeps = {
-    connections: new ConnectionStore(p.table),
+    // The connections of a batch's accounts are read together: one BatchGetItem.
+    connections: new ConnectionStore(p.table, { batchReads: true }),
     bookings: new BookingStore(p.table, () => p.now().getTime(), config.SWEEP_INTERVAL_SECONDS * 1000),
     objects: new CalendarObjects(caldav),
     passwords: new PasswordCache(p.cipher(), undefined, () => p.now().getTime()),

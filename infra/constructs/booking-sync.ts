@@ -87,10 +87,11 @@ export class BookingSync extends Construct {
         MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
       },
     });
-    // What sync uses: GetItem (connection, booking record) and UpdateItem (desired and applied
-    // state, retries, refusals, lastSync, re-discovered calendar). No Put/Delete/Query: the
-    // sweeper queries pending changes and deletes orphans, with its own grants.
-    data.grantTable(this.sync.role, ['GetItem', 'UpdateItem']);
+    // What sync uses: GetItem (connection, booking record), BatchGetItem (the connections of a
+    // batch's accounts, read together) and UpdateItem (desired and applied state, retries,
+    // refusals, lastSync, re-discovered calendar). No Put/Delete/Query: the sweeper queries
+    // pending changes and deletes orphans, with its own grants.
+    data.grantTable(this.sync.role, ['BatchGetItem', 'GetItem', 'UpdateItem']);
     data.grantDecrypt(this.sync.role);
     // Invalid messages are sent straight to the dead-letter queue.
     iam.Grant.addToPrincipal({

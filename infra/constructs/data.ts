@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { ACTIVE_INDEX, PENDING_INDEX, UNSETTLED_INDEX, UNSETTLED_PROJECTION } from '../../shared/store/table.js';
 
 /** DynamoDB actions the functions may be given (item-level only: no Scan, no table admin). */
-export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem' | 'BatchGetItem';
 
 /** The encryption context key every Encrypt/Decrypt call carries: the account the secret belongs to. */
 export const ENCRYPTION_CONTEXT_KEY = 'accountId';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { batchedReads } from './batched-reads.js';
 import { accountKey, ACTIVE_INDEX, CONNECTION_SK, isConditionFailure, type Table } from './table.js';
 
 export type ConnectionStatus = 'active' | 'error';
@@ -78,12 +79,25 @@ export class AppleIdConflict extends Error {
 
 /** The account's connection item, read by every route and by sync. */
 export class ConnectionStore {
-  constructor(private readonly table: Table) {}
+  private readonly read: (k: ReturnType<typeof key>) => Promise<Record<string, unknown> | undefined>;
+
+  /**
+   * `batchReads`: reads made at once go out as one BatchGetItem (batched-reads.ts; the sync
+   * handler, which reads the connections of a batch's accounts together, is granted it).
+   */
+  constructor(
+    private readonly table: Table,
+    opts: { batchReads?: boolean } = {},
+  ) {
+    this.read = opts.batchReads
+      ? batchedReads(table)
+      : async (k) => (await table.doc.send(new GetCommand({ TableName: table.name, Key: k, ConsistentRead: true }))).Item;
+  }
 
   async get(accountId: string): Promise<Connection | undefined> {
-    const out = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: key(accountId), ConsistentRead: true }));
-    if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, appleIdKey: _k, activeShard: _a, ...rest } = out.Item;
+    const item = await this.read(key(accountId));
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, appleIdKey: _k, activeShard: _a, ...rest } = item;
     // Connections saved before generations existed are their own first generation.
     return { generation: 'g0', ...rest } as Connection;
   }

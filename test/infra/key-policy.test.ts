@@ -101,9 +101,9 @@ describe('role grants', () => {
     expect(kmsOf('disconnect')).toEqual([]);
   });
 
-  it('sync has only the table actions it uses (GetItem, UpdateItem; Query and PutItem for host-change checks)', () => {
+  it('sync has only the table actions it uses (BatchGetItem, GetItem, UpdateItem; Query and PutItem for host-change checks)', () => {
     const actions = statementsOfFunction(resources, fn('sync')).flatMap(actionsOf).filter((a) => a.startsWith('dynamodb:'));
-    expect(actions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(actions.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
   });
 });
 

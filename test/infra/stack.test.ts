@@ -188,7 +188,7 @@ describe('IAM: least privilege', () => {
       'busy-internal': ['BatchWriteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
       'choose-calendars': ['GetItem', 'Query', 'UpdateItem'],
       // Host-change checks: the account's booking records (Query) and detection's tokens (PutItem).
-      sync: ['GetItem', 'PutItem', 'Query', 'UpdateItem'],
+      sync: ['BatchGetItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'],
       sweeper: ['DeleteItem', 'GetItem', 'UpdateItem'],
       'host-checks': [],
     };

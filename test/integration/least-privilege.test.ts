@@ -56,7 +56,7 @@ afterAll(async () => {
 /** The document client's commands (GetCommand) and the client's own (GetItemCommand) → IAM actions. */
 const dynamoAction = (command: string) => {
   const name = command.replace(/Command$/, '');
-  return ({ Get: 'GetItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', BatchWrite: 'BatchWriteItem' } as Record<string, string>)[name] ?? name;
+  return ({ Get: 'GetItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', BatchWrite: 'BatchWriteItem', BatchGet: 'BatchGetItem' } as Record<string, string>)[name] ?? name;
 };
 const SQS_ACTIONS: Record<string, string> = { SendMessageCommand: 'SendMessage', SendMessageBatchCommand: 'SendMessage', ChangeMessageVisibilityCommand: 'ChangeMessageVisibility' };
 
@@ -120,7 +120,8 @@ it('every DynamoDB and SQS action a function makes is granted to it, on that res
     for (const r of event.Records) r.receiptHandle = 'not-a-real-handle';
     return event;
   };
-  await handlers.sync(syncEvent([bookingEvent('confirmed', me.sub, 'bk_ok', 0), 'not json']));
+  // Two accounts in one batch: their connections are read together (BatchGetItem).
+  await handlers.sync(syncEvent([bookingEvent('confirmed', me.sub, 'bk_ok', 0), bookingEvent('confirmed', 'acct-lp-unconnected', 'bk_none', 0), 'not json']));
   proxy.setFault((req) => (req.method === 'PUT' ? { status: 400 } : undefined));
   await handlers.sync(syncEvent([bookingEvent('confirmed', me.sub, 'bk_refused', 0)]));
   proxy.setFault((req) => (req.method === 'PUT' ? { status: 503, headers: { 'Retry-After': '1' } } : undefined));
@@ -188,6 +189,8 @@ it('every DynamoDB and SQS action a function makes is granted to it, on that res
     for (const action of actions) if (!granted.has(action)) missing.push(`${name}: ${action}`);
   }
   expect(missing).toEqual([]);
+  // The batch of two accounts above read both connections in one call.
+  expect([...used.get('sync')!]).toContain('dynamodb:BatchGetItem@table');
   // And each function was exercised.
   expect([...used.keys()].sort()).toEqual(Object.keys(fns).sort());
   for (const [name, actions] of used) expect(actions.size, name).toBeGreaterThan(0);
