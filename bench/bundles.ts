@@ -49,13 +49,16 @@ function lambdaEnv(name: FunctionName, withSourceMaps: boolean): NodeJS.ProcessE
       ? { KMS_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000', CALDAV_SERVER_URL: 'https://caldav.icloud.com' }
       : {}),
     ...(name === 'connect' ? { APPLE_ID_MAC_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/11111111-1111-1111-1111-111111111111' } : {}),
-    ...(name === 'connect' || name === 'sync' || name === 'sweep' ? { QUEUE_URL: queueUrl, SWEEP_INTERVAL_SECONDS: '300' } : {}),
+    ...(name === 'connect' || name === 'sync' || name === 'sweep' ? { QUEUE_URL: queueUrl, SWEEP_INTERVAL_SECONDS: '60' } : {}),
+    ...(name === 'host-checks' ? { QUEUE_URL: queueUrl, HOST_CHANGES_INTERVAL_SECONDS: '300' } : {}),
     ...(name === 'sync'
       ? {
           DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/booking-events-dlq.fifo',
           ATTENDEE_MODE: 'attendees',
           RETRY_BASE_SECONDS: '30',
           MAX_RECEIVE_COUNT: '10',
+          HOST_CHANGES_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/calendar-changes.fifo',
+          HOST_CHANGES_INTERVAL_SECONDS: '300',
         }
       : {}),
     ...(withSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
