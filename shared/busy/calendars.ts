@@ -1,4 +1,4 @@
-import { sameCollectionUrl } from '../caldav/urls.js';
+import { sameCollectionUrl, samePath } from '../caldav/urls.js';
 import type { Connection, StoredCalendar } from '../store/connections.js';
 
 /** One entry of the details' `calendars` (contract §1). */
@@ -28,14 +28,6 @@ export function calendarEntries(conn: Connection): CalendarEntry[] {
   return [...list.filter((c) => c.default), ...list.filter((c) => !c.default)];
 }
 
-/** The same calendar after iCloud moved the account to another partition host: the path stays. */
-const samePath = (a: string, b: string) => {
-  try {
-    return new URL(a).pathname.replace(/\/?$/, '/') === new URL(b).pathname.replace(/\/?$/, '/');
-  } catch {
-    return false;
-  }
-};
 
 /**
  * A fresh listing of the home merged with what was stored: names and tokens from the

@@ -3,6 +3,7 @@ import { BusyReads, changeToken, ResponseTooLarge, type DavObject, type HomeCale
 import type { CalendarObjects } from '../caldav/objects.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import type { AllowedHosts } from '../caldav/trusted-hosts.js';
+import { pathOf, samePath } from '../caldav/urls.js';
 import { mapLimit } from '../concurrency.js';
 import type { Log } from '../logger.js';
 import type { BookingRecord, BookingStore } from '../store/bookings.js';
@@ -244,13 +245,4 @@ function countingObjects(inner: DetectDeps['objects']) {
 
 /** The event's URL on the calendar's current host (iCloud moves accounts between partition hosts; paths stay). */
 const eventUrlOn = (record: BookingRecord, base: string) => new URL(new URL(record.eventUrl!).pathname, base).href;
-const pathOf = (url: string) => {
-  const p = new URL(url).pathname;
-  try {
-    return decodeURIComponent(p).replace(/\/?$/, p.endsWith('/') ? '/' : '');
-  } catch {
-    return p;
-  }
-};
 const collectionPath = (url: string) => pathOf(new URL('.', url).href);
-const samePath = (a: string, b: string) => pathOf(a).replace(/\/$/, '') === pathOf(b).replace(/\/$/, '');
