@@ -2,7 +2,7 @@ import ICAL from 'ical.js';
 import { INEXACT_MARK, isFree, UNREADABLE } from './ical.js';
 import type { Interval } from './intervals.js';
 import { Budget, checkedRule, Inexact, iterate, startNear, wallMs, withBudget } from './recurrence.js';
-import { ianaZoneOf, offsetAt, wallTimeToUtc } from './zone.js';
+import { icalInstant, ianaZoneOf, isFloating, offsetAt } from './zone.js';
 
 /**
  * Reduced objects (ical.ts) → busy intervals in a window, exact as RFC 5545 defines it:
@@ -258,21 +258,11 @@ class Expansion {
     return ms + offsetAt(ms, zone);
   }
 
-  /**
-   * An ICAL.Time as ms since the epoch. UTC and times with a VTIMEZONE in the object are
-   * ical.js's to convert; all-day and floating times are the wall clock in the request's zone;
-   * a TZID without VTIMEZONE is its IANA (or Windows) zone — an unknown one is Inexact.
-   */
+  /** An ICAL.Time as ms since the epoch (zone.ts); all-day and floating times in the request's zone; an unknown TZID is Inexact. */
   private instant(t: ICAL.Time, tzid: string | undefined): number {
-    if (t.isDate) return wallTimeToUtc({ year: t.year, month: t.month, day: t.day }, this.win.timeZone);
-    if (!isFloating(t)) return t.toUnixTime() * 1000;
-    let name = this.win.timeZone;
-    if (tzid !== undefined) {
-      const iana = ianaZoneOf(tzid);
-      if (!iana) throw new Inexact('unknown TZID');
-      name = iana;
-    }
-    return wallTimeToUtc({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second }, name);
+    const at = icalInstant(t, tzid, this.win.timeZone);
+    if (at === undefined) throw new Inexact('unknown TZID');
+    return at;
   }
 }
 
@@ -311,8 +301,6 @@ function timeValue(prop: ICAL.Property): ICAL.Time {
   return v;
 }
 
-/** No zone of its own: floating, or a TZID the object has no VTIMEZONE for. */
-const isFloating = (t: ICAL.Time) => !t.zone || t.zone === ICAL.Timezone.localTimezone || t.zone.tzid === 'floating';
 const hasLength = (c: ICAL.Component) => c.hasProperty('dtend') || c.hasProperty('duration');
 const dateKey = (t: ICAL.Time) => `${t.year}-${t.month}-${t.day}`;
 const dayNumber = (t: ICAL.Time) => Date.UTC(t.year, t.month - 1, t.day) / DAY;

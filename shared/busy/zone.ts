@@ -1,3 +1,4 @@
+import ICAL from 'ical.js';
 import { findIana } from 'windows-iana';
 /**
  * Wall-clock time in an IANA time zone → UTC, with the zone data Node ships (Intl). Used for
@@ -78,4 +79,20 @@ export function ianaZoneOf(tzid: string): string | undefined {
   const name = tzid.trim().replace(/^"(.*)"$/, '$1');
   if (isKnownTimeZone(name)) return name;
   return findIana(name).find(isKnownTimeZone);
+}
+
+/** No zone of its own: floating, or a TZID the object has no VTIMEZONE for. */
+export const isFloating = (t: ICAL.Time) => !t.zone || t.zone === ICAL.Timezone.localTimezone || t.zone.tzid === 'floating';
+
+/**
+ * An ICAL.Time as ms since the epoch. UTC and times with a VTIMEZONE in the object are
+ * ical.js's to convert; all-day and floating times are the wall clock in `floatingZone`; a
+ * TZID without VTIMEZONE is its IANA (or Windows) zone — undefined when it names neither.
+ */
+export function icalInstant(t: ICAL.Time, tzid: string | undefined, floatingZone: string): number | undefined {
+  if (t.isDate) return wallTimeToUtc({ year: t.year, month: t.month, day: t.day }, floatingZone);
+  if (!isFloating(t)) return t.toUnixTime() * 1000;
+  const zone = tzid === undefined ? floatingZone : ianaZoneOf(tzid);
+  if (!zone) return undefined;
+  return wallTimeToUtc({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second }, zone);
 }

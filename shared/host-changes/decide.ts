@@ -1,4 +1,5 @@
 import ICAL from 'ical.js';
+import { icalInstant } from '../busy/zone.js';
 import { currentHostChange, type BookingRecord } from '../store/bookings.js';
 import type { HostChange } from './calendar-change.js';
 
@@ -67,10 +68,17 @@ export function eventTimes(ics: string): { start: string; end: string } | undefi
     const main = vevents.find((v) => !v.hasProperty('recurrence-id')) ?? vevents[0];
     if (!main) return undefined;
     const event = new ICAL.Event(main);
-    const start = event.startDate;
-    const end = event.endDate;
-    if (!start || !end) return undefined;
-    return { start: start.toJSDate().toISOString(), end: end.toJSDate().toISOString() };
+    if (!event.startDate || !event.endDate) return undefined;
+    // As busy reads read them (zone.ts): a TZID without VTIMEZONE (Outlook's Windows names too)
+    // is its zone, floating times are UTC (as the connector writes); an unknown zone reports nothing.
+    const tzid = (name: string) => {
+      const v = main.getFirstProperty(name)?.getParameter('tzid');
+      return typeof v === 'string' ? v : undefined;
+    };
+    const start = icalInstant(event.startDate, tzid('dtstart'), 'UTC');
+    const end = icalInstant(event.endDate, tzid(main.hasProperty('dtend') ? 'dtend' : 'dtstart'), 'UTC');
+    if (start === undefined || end === undefined) return undefined;
+    return { start: new Date(start).toISOString(), end: new Date(end).toISOString() };
   } catch {
     return undefined;
   }

@@ -86,6 +86,14 @@ describe('what counts as a host change', () => {
     expect(eventTimes('not a calendar')).toBeUndefined();
   });
 
+  it('reads a TZID without VTIMEZONE as busy reads do: its IANA zone, a Windows name (Outlook) mapped; an unknown zone is no report', () => {
+    // W. Europe Standard Time is Europe/Berlin (CLDR windowsZones): 15:00 in December is 14:00 UTC.
+    expect(eventTimes(vevent(['DTSTART;TZID=W. Europe Standard Time:20261201T150000', 'DTEND;TZID=W. Europe Standard Time:20261201T153000']))).toEqual({ start: '2026-12-01T14:00:00.000Z', end: '2026-12-01T14:30:00.000Z' });
+    // America/New_York in July is UTC-4: 09:00 → 13:00 UTC; DURATION follows DTSTART's zone.
+    expect(eventTimes(vevent(['DTSTART;TZID=America/New_York:20260701T090000', 'DURATION:PT1H']))).toEqual({ start: '2026-07-01T13:00:00.000Z', end: '2026-07-01T14:00:00.000Z' });
+    expect(eventTimes(vevent(['DTSTART;TZID=Nowhere/Atlantis:20261201T150000', 'DTEND;TZID=Nowhere/Atlantis:20261201T153000']))).toBeUndefined();
+  });
+
   it('same instants written another way, or a title edit, are no change; other times are a reschedule', () => {
     const r = record();
     expect(judge(r, { kind: 'present', ics: vevent(['SUMMARY:Renamed', 'DTSTART:20261201T140000Z', 'DTEND:20261201T143000Z']) }, 1e13)).toEqual({ kind: 'none' });
