@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { sendFifo } from '../fifo-send.js';
 import type { BookingEvent } from './booking-event.js';
-
-/** SendMessageBatch takes at most 10 messages and 256 KiB in all. */
-const MAX_ENTRIES = 10;
-const MAX_BATCH_BYTES = 250_000;
 
 /**
  * Puts messages (back) on the FIFO booking-events queue, each in its account's message
@@ -20,38 +17,17 @@ export class BookingQueue {
 
   /** Sends every message (a booking event or the connector's own); rejects naming how many could not be sent. */
   async send(events: ReadonlyArray<Pick<BookingEvent, 'userId'>>, source: string): Promise<void> {
-    let failed = 0;
-    for (const batch of batches(events.map((e) => ({ group: e.userId, body: JSON.stringify(e) })))) {
-      const out = await this.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: batch.map((m, i) => ({
-            Id: String(i),
-            MessageBody: m.body,
-            MessageGroupId: m.group,
-            MessageDeduplicationId: `${source}:${randomUUID()}`,
-            MessageAttributes: { source: { DataType: 'String', StringValue: source } },
-          })),
-        }),
-      );
-      failed += out.Failed?.length ?? 0;
-    }
+    const taken = await sendFifo(
+      this.sqs,
+      this.queueUrl,
+      events.map((e) => ({
+        body: JSON.stringify(e),
+        group: e.userId,
+        dedupId: `${source}:${randomUUID()}`,
+        attributes: { source: { DataType: 'String', StringValue: source } },
+      })),
+    );
+    const failed = taken.filter((t) => !t).length;
     if (failed) throw new Error(`${failed} of ${events.length} booking events were not sent`);
   }
-}
-
-function* batches<T extends { body: string }>(messages: T[]): Generator<T[]> {
-  let batch: T[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const size = Buffer.byteLength(m.body);
-    if (batch.length === MAX_ENTRIES || (batch.length && bytes + size > MAX_BATCH_BYTES)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(m);
-    bytes += size;
-  }
-  if (batch.length) yield batch;
 }

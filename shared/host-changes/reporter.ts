@@ -1,4 +1,5 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { sendFifo } from '../fifo-send.js';
 import { calendarChange, changeDedupId, type HostChange } from './calendar-change.js';
 
 export interface ReportedChange {
@@ -7,9 +8,6 @@ export interface ReportedChange {
   sequence: number;
   change: HostChange;
 }
-
-/** SendMessageBatch takes at most 10 messages. */
-const MAX_ENTRIES = 10;
 
 /**
  * Tells the booking service about host changes: one message per change on the FIFO queue
@@ -25,23 +23,15 @@ export class ChangeReporter {
 
   /** Sends every change; returns the ones the queue took (the others are tried again at the next check). */
   async report(changes: ReportedChange[]): Promise<ReportedChange[]> {
-    const sent: ReportedChange[] = [];
-    for (let i = 0; i < changes.length; i += MAX_ENTRIES) {
-      const batch = changes.slice(i, i + MAX_ENTRIES);
-      const out = await this.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: batch.map((c, j) => ({
-            Id: String(j),
-            MessageBody: JSON.stringify(calendarChange(c.accountId, c.bookingId, c.sequence, c.change, this.now())),
-            MessageGroupId: c.accountId,
-            MessageDeduplicationId: changeDedupId(c.bookingId, c.sequence, c.change),
-          })),
-        }),
-      );
-      const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-      batch.forEach((c, j) => failed.has(String(j)) || sent.push(c));
-    }
-    return sent;
+    const taken = await sendFifo(
+      this.sqs,
+      this.queueUrl,
+      changes.map((c) => ({
+        body: JSON.stringify(calendarChange(c.accountId, c.bookingId, c.sequence, c.change, this.now())),
+        group: c.accountId,
+        dedupId: changeDedupId(c.bookingId, c.sequence, c.change),
+      })),
+    );
+    return changes.filter((_, i) => taken[i]);
   }
 }

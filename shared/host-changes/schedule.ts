@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { sendFifo } from '../fifo-send.js';
 import { mapLimit } from '../concurrency.js';
 import type { Log } from '../logger.js';
 import { ACTIVE_SHARDS, type ConnectionStore } from '../store/connections.js';
@@ -35,27 +36,19 @@ export async function scheduleHostChecks(deps: ScheduleDeps): Promise<ScheduleRe
   await mapLimit([...Array(ACTIVE_SHARDS).keys()], 4, async (shard) => {
     for await (const page of deps.connections.activeAccounts(shard)) {
       result.accounts += page.length;
-      for (let i = 0; i < page.length; i += 10) {
-        const batch = page.slice(i, i + 10);
-        try {
-          const out = await deps.sqs.send(
-            new SendMessageBatchCommand({
-              QueueUrl: deps.queueUrl,
-              Entries: batch.map((accountId, j) => ({
-                Id: String(j),
-                MessageBody: JSON.stringify(checkMessage(accountId)),
-                MessageGroupId: accountId,
-                MessageDeduplicationId: `check:${createHash('sha256').update(accountId).digest('hex').slice(0, 48)}:${slot}`,
-              })),
-            }),
-          );
-          result.failed += out.Failed?.length ?? 0;
-          result.sent += batch.length - (out.Failed?.length ?? 0);
-        } catch (err) {
-          result.failed += batch.length;
-          deps.log.error('host-change checks not sent: the next interval sends them', { accounts: batch.length, error: (err as Error).message });
-        }
-      }
+      const taken = await sendFifo(
+        deps.sqs,
+        deps.queueUrl,
+        page.map((accountId) => ({
+          body: JSON.stringify(checkMessage(accountId)),
+          group: accountId,
+          dedupId: `check:${createHash('sha256').update(accountId).digest('hex').slice(0, 48)}:${slot}`,
+        })),
+        (err, size) => deps.log.error('host-change checks not sent: the next interval sends them', { accounts: size, error: err.message }),
+      );
+      const sent = taken.filter(Boolean).length;
+      result.sent += sent;
+      result.failed += page.length - sent;
     }
   });
   if (result.accounts) deps.log.info('host-change checks scheduled', { ...result });
