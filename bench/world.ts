@@ -140,6 +140,9 @@ export async function startWorld(users: string[], calendars: Record<string, stri
       metrics,
       // Every busy read revalidates: the figures are those of a read past the cache-only window.
       busyRevalidateSeconds: 0,
+      // The sync path as deployed (SQS keeps a message while it is worked on), not the local
+      // stack's record-first one for its in-process queue.
+      recordFirst: false,
       ...opts,
     });
     stacks.add(stack);

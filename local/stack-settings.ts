@@ -7,6 +7,7 @@ export const stackOptions = (settings: LocalSettings): LocalStackOptions => ({
   sqsPort: settings.SQS_PORT,
   dataDir: settings.LOCAL_DATA_DIR,
   consumers: settings.SYNC_CONSUMERS,
+  recordFirst: settings.SYNC_RECORD_FIRST,
   sweepIntervalSeconds: settings.SWEEP_INTERVAL_SECONDS,
   retryBaseSeconds: settings.RETRY_BASE_SECONDS,
   hostChangesIntervalSeconds: settings.HOST_CHANGES_INTERVAL_SECONDS,

@@ -59,6 +59,13 @@ export interface LocalStackOptions {
   logStream?: Writable;
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   metrics?: MetricsSink;
+  /**
+   * Record every booking change before its first calendar request (default true). This stack's
+   * queue lives in its process: a message being worked on dies with it, and only the record
+   * brings the change back. SQS keeps it, so the Lambda records a new change with its first
+   * attempt's outcome instead (one table write, not two); `false` syncs as deployed.
+   */
+  recordFirst?: boolean;
   /** Jitter source for retry backoff (tests make it deterministic). */
   random?: () => number;
 }
@@ -123,7 +130,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}) {
     connect: createConnectHandler(platform),
     details: createDetailsHandler(platform),
     disconnect: createDisconnectHandler(platform),
-    sync: createSyncHandler(platform, { random: opts.random }),
+    sync: createSyncHandler(platform, { random: opts.random, recordFirst: opts.recordFirst ?? true }),
     sweep: createSweepHandler(platform),
     hostChecks: createHostChecksHandler(platform),
     busy: createBusyHandler(platform),

@@ -23,12 +23,16 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 }
 
 /** A gate shared by several callers: at most `limit` of the calls given to it run at once. */
-export type Limiter = <R>(fn: () => Promise<R>) => Promise<R>;
+export interface Limiter {
+  <R>(fn: () => Promise<R>): Promise<R>;
+  /** Whether a call given now would have to wait for a slot. */
+  full(): boolean;
+}
 
 export function limiter(limit: number): Limiter {
   let running = 0;
   const waiting: Array<() => void> = [];
-  return async (fn) => {
+  const gate = async <R>(fn: () => Promise<R>): Promise<R> => {
     if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
     else running++;
     try {
@@ -39,4 +43,5 @@ export function limiter(limit: number): Limiter {
       else running--;
     }
   };
+  return Object.assign(gate, { full: () => running >= limit });
 }

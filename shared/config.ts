@@ -113,6 +113,12 @@ const localSchema = z.object({
   SQS_PORT: z._default(z.pipe(z.string(), z.transform(Number)).check(z.refine((n) => Number.isInteger(n) && n >= 0, 'must be a port number')), 9324),
   LOCAL_DATA_DIR: z._default(z.string().check(z.minLength(1)), '.local'),
   SYNC_CONSUMERS: positiveInt(2),
+  /**
+   * Record every change before its first calendar request (default): the local queue lives in
+   * the process, so a message being worked on dies with it. `false` syncs as deployed, where SQS
+   * keeps the message (a new change is recorded with its first attempt's outcome).
+   */
+  SYNC_RECORD_FIRST: z._default(z.pipe(z.enum(['true', 'false']), z.transform((v) => v === 'true')), true),
   SWEEP_INTERVAL_SECONDS: positiveInt(60),
   RETRY_BASE_SECONDS: positiveInt(SYNC_DEFAULTS.retryBaseSeconds),
   HOST_CHANGES_INTERVAL_SECONDS: positiveInt(60),

@@ -2,6 +2,7 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/cli
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CalendarObjects } from '../../shared/caldav/objects.js';
 import { caldavOptions, SYNC_DEFAULTS } from '../../shared/config.js';
+import { batchedReads } from '../../shared/store/batched-reads.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import { retryDelaySeconds } from '../../shared/sync/backoff.js';
@@ -33,13 +34,14 @@ export const settleReserveMs = (remainingMs: number) => Math.min(10_000, Math.ma
  * holds messages that can never be valid. Calendar work stops at a deadline taken from the
  * Lambda's remaining time; what is not done by then is recorded as due at the next sweep.
  */
-export function createSyncHandler(p: Platform, opts: { random?: () => number } = {}) {
+export function createSyncHandler(p: Platform, opts: { random?: () => number; recordFirst?: boolean } = {}) {
   const { config, log } = p;
   const caldav = { ...caldavOptions(config), fetch: p.fetch };
+  // The connections of a batch's accounts and the records of its bookings are read together: one BatchGetItem.
+  const reads = batchedReads(p.table);
   const deps: BatchDeps = {
-    // The connections of a batch's accounts are read together: one BatchGetItem.
-    connections: new ConnectionStore(p.table, { batchReads: true }),
-    bookings: new BookingStore(p.table, () => p.now().getTime(), config.SWEEP_INTERVAL_SECONDS * 1000),
+    connections: new ConnectionStore(p.table, { reads }),
+    bookings: new BookingStore(p.table, () => p.now().getTime(), config.SWEEP_INTERVAL_SECONDS * 1000, reads),
     objects: new CalendarObjects(caldav),
     passwords: new PasswordCache(p.cipher(), undefined, () => p.now().getTime()),
     attendeeMode: config.ATTENDEE_MODE,
@@ -50,6 +52,7 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     accountConcurrency: SYNC_DEFAULTS.accountConcurrency,
     now: p.now,
     random: opts.random,
+    recordFirst: opts.recordFirst,
   };
   // Host-change checks (contract §2b) arrive in the account's group like its booking events.
   if (config.HOST_CHANGES_QUEUE_URL) {
@@ -122,7 +125,7 @@ export function createSyncHandler(p: Platform, opts: { random?: () => number } =
     const deadline = remaining === undefined ? undefined : Date.now() + remaining - settleReserveMs(remaining);
     const results = await syncBatch(
       deps,
-      event.Records.map((r) => ({ id: r.messageId, body: r.body })),
+      event.Records.map((r) => ({ id: r.messageId, body: r.body, receiveCount: Number(r.attributes?.ApproximateReceiveCount ?? 1) })),
       { deadline },
     );
     const handedOver = { count: 0 };

@@ -3,6 +3,14 @@ import type { Table } from './table.js';
 
 type Key = { pk: string; sk: string };
 type Item = Record<string, unknown>;
+/** A strongly consistent read of one item by key. */
+export type ItemReader = (key: Key) => Promise<Item | undefined>;
+
+/** One GetItem per read. */
+export const consistentGet =
+  (table: Table): ItemReader =>
+  async (key) =>
+    (await table.doc.send(new GetCommand({ TableName: table.name, Key: key, ConsistentRead: true }))).Item;
 
 /** BatchGetItem takes at most this many keys a call. */
 const MAX_KEYS = 100;
@@ -14,10 +22,10 @@ const MAX_KEYS = 100;
  * nine signed requests and the table nine round trips in front of the calendar writes. Keys
  * the table leaves unprocessed are read again one by one; the same key twice is read once.
  */
-export function batchedReads(table: Table): (key: Key) => Promise<Item | undefined> {
+export function batchedReads(table: Table): ItemReader {
   let queued: Map<string, { key: Key; waiters: Array<{ resolve: (item: Item | undefined) => void; reject: (err: unknown) => void }> }> | undefined;
 
-  const getOne = async (key: Key) => (await table.doc.send(new GetCommand({ TableName: table.name, Key: key, ConsistentRead: true }))).Item;
+  const getOne = consistentGet(table);
 
   async function getMany(keys: Key[]): Promise<Map<string, Item | undefined>> {
     const found = new Map<string, Item | undefined>();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, DeleteCommand, GetCommand, paginateQuery, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, paginateQuery, PutCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BookingDetails, BookingEvent } from '../booking/booking-event.js';
+import { consistentGet, type ItemReader } from './batched-reads.js';
 import { accountKey, BOOKING_SK_PREFIX, isConditionFailure, PENDING_INDEX, UNSETTLED_INDEX, type Table } from './table.js';
 
 /**
@@ -101,6 +102,8 @@ export class BookingStore {
     private readonly now: () => number = Date.now,
     /** A change not written within this long is re-driven by the sweeper. */
     readonly sweepAfterMs = 300_000,
+    /** Single-item reads; `batchedReads(table)` makes reads issued together one BatchGetItem (sync shares one with its connections). */
+    private readonly read: ItemReader = consistentGet(table),
   ) {}
 
   /**
@@ -108,35 +111,15 @@ export class BookingStore {
    * it now is; undefined for a stale or duplicate event (nothing changed).
    */
   async advance(event: BookingEvent, generation: string): Promise<BookingRecord | undefined> {
-    const now = this.now();
-    const nowS = Math.floor(now / 1000);
-    const cancelled = event.type === 'booking.cancelled';
-    const endS = cancelled ? nowS : Math.floor(Date.parse(event.booking.end) / 1000);
-    const values: Record<string, unknown> = {
-      ':seq': event.booking.sequence,
-      ':desired': cancelled ? 'cancelled' : 'event',
-      ':accountId': event.userId,
-      ':bookingId': event.booking.id,
-      ':generation': generation,
-      ':shard': pendingShard(event.userId),
-      ':due': now + this.sweepAfterMs,
-      ':updatedAt': new Date(now).toISOString(),
-      ':expiresAt': Math.max(nowS, endS) + KEEP_AFTER_END_S,
-    };
-    let update =
-      'SET seq = :seq, desired = :desired, accountId = :accountId, bookingId = :bookingId, generation = :generation, ' +
-      'pendingShard = :shard, dueAt = :due, unsettledAccount = :accountId, updatedAt = :updatedAt, expiresAt = :expiresAt';
-    if (!cancelled) {
-      update += ', booking = :booking';
-      values[':booking'] = event.booking;
-    }
-    update += ` REMOVE attempts, failedSeq, failure${cancelled ? ', booking' : ''}`;
+    const { set, remove, values } = this.advanceUpdate(event, generation);
+    values[':shard'] = pendingShard(event.userId);
+    values[':due'] = this.now() + this.sweepAfterMs;
     try {
       const out = await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(event.userId, event.booking.id),
-          UpdateExpression: update,
+          UpdateExpression: `SET ${[...set, 'pendingShard = :shard', 'dueAt = :due', 'unsettledAccount = :accountId'].join(', ')} REMOVE ${remove.join(', ')}`,
           ConditionExpression: 'attribute_not_exists(seq) OR seq < :seq',
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -149,9 +132,103 @@ export class BookingStore {
     }
   }
 
+  /**
+   * The record as `advance` would leave it, were it `read` now (undefined: no record): what a
+   * write that is recorded only once done (`commit`) works from. Undefined for a stale or
+   * duplicate event, as `advance` answers.
+   */
+  advanced(read: BookingRecord | undefined, event: BookingEvent, generation: string): BookingRecord | undefined {
+    if (read && read.seq >= event.booking.sequence) return undefined;
+    const { values } = this.advanceUpdate(event, generation);
+    const { attempts: _a, failedSeq: _f, failure: _r, booking: _b, ...kept } = read ?? ({} as Partial<BookingRecord>);
+    return {
+      ...kept,
+      accountId: event.userId,
+      bookingId: event.booking.id,
+      seq: event.booking.sequence,
+      desired: values[':desired'] as BookingRecord['desired'],
+      ...(values[':booking'] ? { booking: values[':booking'] as BookingDetails } : {}),
+      generation,
+      updatedAt: values[':updatedAt'] as string,
+      expiresAt: values[':expiresAt'] as number,
+    };
+  }
+
+  /**
+   * Records a change and that it is in the calendar, in one write: for a change written before
+   * it was recorded (`advanced` from `readSeq`, the sequence the record had when read;
+   * undefined: there was none). Only if the record is still as it was read — a disconnect
+   * that deleted it, or another change recorded meanwhile, makes this false.
+   */
+  async commit(event: BookingEvent, generation: string, applied: Applied, readSeq: number | undefined): Promise<boolean> {
+    const { set, remove, values } = this.advanceUpdate(event, generation);
+    const at = this.now();
+    try {
+      if (readSeq === undefined) {
+        // No record yet (a new booking, the common case): the whole record in one put.
+        const item: BookingRecord & { pk: string; sk: string } = {
+          ...key(event.userId, event.booking.id),
+          ...this.advanced(undefined, event, generation)!,
+          appliedSeq: event.booking.sequence,
+          appliedState: applied.state,
+          eventUrl: applied.url,
+          appliedAt: at,
+          appliedGeneration: generation,
+          ...(applied.etag ? { etag: applied.etag } : {}),
+        };
+        await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+        return true;
+      }
+      Object.assign(values, { ':state': applied.state, ':url': applied.url, ':at': at, ':readSeq': readSeq });
+      set.push('appliedSeq = :seq', 'appliedState = :state', 'eventUrl = :url', 'appliedAt = :at', 'appliedGeneration = :generation');
+      if (applied.etag) {
+        set.push('etag = :etag');
+        values[':etag'] = applied.etag;
+      } else remove.push('etag');
+      remove.push('pendingShard', 'dueAt', 'unsettledAccount');
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: key(event.userId, event.booking.id),
+          UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+          ConditionExpression: 'seq = :readSeq',
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** What recording a new desired state sets and removes, shared by `advance` and `commit`. */
+  private advanceUpdate(event: BookingEvent, generation: string) {
+    const now = this.now();
+    const nowS = Math.floor(now / 1000);
+    const cancelled = event.type === 'booking.cancelled';
+    const endS = cancelled ? nowS : Math.floor(Date.parse(event.booking.end) / 1000);
+    const values: Record<string, unknown> = {
+      ':seq': event.booking.sequence,
+      ':desired': cancelled ? 'cancelled' : 'event',
+      ':accountId': event.userId,
+      ':bookingId': event.booking.id,
+      ':generation': generation,
+      ':updatedAt': new Date(now).toISOString(),
+      ':expiresAt': Math.max(nowS, endS) + KEEP_AFTER_END_S,
+    };
+    const set = ['seq = :seq', 'desired = :desired', 'accountId = :accountId', 'bookingId = :bookingId', 'generation = :generation', 'updatedAt = :updatedAt', 'expiresAt = :expiresAt'];
+    const remove = ['attempts', 'failedSeq', 'failure'];
+    if (cancelled) remove.push('booking');
+    else {
+      set.push('booking = :booking');
+      values[':booking'] = event.booking;
+    }
+    return { set, remove, values };
+  }
+
   async get(accountId: string, bookingId: string): Promise<BookingRecord | undefined> {
-    const out = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: key(accountId, bookingId), ConsistentRead: true }));
-    return out.Item as BookingRecord | undefined;
+    return (await this.read(key(accountId, bookingId))) as BookingRecord | undefined;
   }
 
   /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { batchedReads } from './batched-reads.js';
+import { consistentGet, type ItemReader } from './batched-reads.js';
 import { accountKey, ACTIVE_INDEX, CONNECTION_SK, isConditionFailure, type Table } from './table.js';
 
 export type ConnectionStatus = 'active' | 'error';
@@ -79,19 +79,17 @@ export class AppleIdConflict extends Error {
 
 /** The account's connection item, read by every route and by sync. */
 export class ConnectionStore {
-  private readonly read: (k: ReturnType<typeof key>) => Promise<Record<string, unknown> | undefined>;
+  private readonly read: ItemReader;
 
   /**
-   * `batchReads`: reads made at once go out as one BatchGetItem (batched-reads.ts; the sync
-   * handler, which reads the connections of a batch's accounts together, is granted it).
+   * `reads`: how single items are read; `batchedReads(table)` makes reads issued together one
+   * BatchGetItem (the sync handler reads a batch's connections and booking records so).
    */
   constructor(
     private readonly table: Table,
-    opts: { batchReads?: boolean } = {},
+    opts: { reads?: ItemReader } = {},
   ) {
-    this.read = opts.batchReads
-      ? batchedReads(table)
-      : async (k) => (await table.doc.send(new GetCommand({ TableName: table.name, Key: k, ConsistentRead: true }))).Item;
+    this.read = opts.reads ?? consistentGet(table);
   }
 
   async get(accountId: string): Promise<Connection | undefined> {

@@ -9,7 +9,7 @@ import type { BookingRecord } from '../store/bookings.js';
 import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
 import { destinationOf } from '../connection/destination.js';
 import { retryDelaySeconds } from './backoff.js';
-import { reconcileBooking, type CalendarTarget, type ReconcileDeps } from './reconcile.js';
+import { reconcileBooking, type CalendarTarget, type ReconcileDeps, type Unrecorded } from './reconcile.js';
 
 export interface AccountSyncDeps extends ReconcileDeps {
   connections: ConnectionStore;
@@ -28,6 +28,16 @@ export interface AccountSyncDeps extends ReconcileDeps {
   random?: () => number;
 }
 
+/**
+ * A booking whose change is due. `unrecorded`: the change is not recorded yet (`record` is the
+ * record as recording it would leave it); it is written first and recorded with its outcome.
+ */
+export interface DueBooking {
+  bookingId: string;
+  record: BookingRecord;
+  unrecorded?: Unrecorded;
+}
+
 /** What happened to one booking's pending change. */
 export type BookingOutcome =
   | { kind: 'ok' }
@@ -36,8 +46,10 @@ export type BookingOutcome =
   /**
    * The account is throttled (429/503): its message comes back in `retryAfterSeconds` (backoff,
    * never sooner than the server asked), holding the account's group meanwhile — the pause.
+   * `unrecorded`: the change was not recorded (the connection changed while it was written);
+   * its message comes back so the connection of then takes it.
    */
-  | { kind: 'retry'; retryAfterSeconds: number; error: string }
+  | { kind: 'retry'; retryAfterSeconds: number; error: string; unrecorded?: true }
   /**
    * This booking failed (5xx, a timeout, a conflict) or ran out of time: recorded on its record,
    * due again after its backoff (`retryInSeconds`, 0 = at the next sweep); its message is
@@ -58,10 +70,12 @@ export async function syncAccountBookings(
   deps: AccountSyncDeps,
   connection: Connection,
   credentials: DavCredentials,
-  due: Array<{ bookingId: string; record: BookingRecord }>,
+  due: DueBooking[],
 ): Promise<Map<string, BookingOutcome>> {
   const outcomes = new Map<string, BookingOutcome>();
   let stopped: { rejected: true } | { throttled: CaldavError } | undefined;
+  // Bookings written at once that all find the calendar moved share one re-discovery.
+  let rediscovery: ReturnType<typeof rediscover> | undefined;
   const target: CalendarTarget = {
     accountId: connection.accountId,
     // New bookings go to the destination; events already written are updated where they are.
@@ -69,24 +83,37 @@ export async function syncAccountBookings(
     alertMinutesBefore: connection.alertMinutesBefore,
     homeUrl: connection.homeUrl,
     credentials,
-    rediscover: () => rediscover(deps, connection, credentials),
+    rediscover: () => (rediscovery ??= rediscover(deps, connection, credentials)),
   };
 
   // The deadline is wall-clock time (the Lambda's), as davFetch's cut-off is.
   const outOfTime = () => deps.deadline !== undefined && Date.now() >= deps.deadline;
-  const syncOne = async ({ bookingId, record }: { bookingId: string; record: BookingRecord }) => {
+  const syncOne = async ({ bookingId, record: planned, unrecorded }: DueBooking) => {
+    // Any outcome but written goes on the record: a change not recorded yet is recorded first —
+    // for the connection it was meant for only. Disconnected meanwhile (perhaps another Apple
+    // ID connected): not recorded, its message comes back and is the connection's of then.
+    const recorded = async (): Promise<BookingRecord | undefined> => {
+      if (!unrecorded) return planned;
+      if ((await deps.connections.get(connection.accountId))?.generation !== planned.generation) return undefined;
+      return (await deps.bookings.advance(unrecorded.event, planned.generation!)) ?? (await deps.bookings.get(connection.accountId, bookingId)) ?? planned;
+    };
+    const notRecorded: BookingOutcome = { kind: 'retry', retryAfterSeconds: deps.retryBaseSeconds, error: 'connection_changed', unrecorded: true };
     let outcome: BookingOutcome;
-    if (stopped && 'rejected' in stopped) outcome = { kind: 'held', error: 'credentials_rejected', rejected: false };
-    else if (stopped) outcome = await pauseAccount(deps, record, stopped.throttled);
-    else if (outOfTime()) outcome = await outOfTimeRetry(deps, record);
+    let record: BookingRecord | undefined;
+    if (stopped && 'rejected' in stopped) {
+      // Held until a reconnect reopens it.
+      outcome = (await recorded()) ? { kind: 'held', error: 'credentials_rejected', rejected: false } : notRecorded;
+    } else if (stopped) outcome = (record = await recorded()) ? await pauseAccount(deps, record, stopped.throttled) : notRecorded;
+    else if (outOfTime()) outcome = (record = await recorded()) ? await outOfTimeRetry(deps, record) : notRecorded;
     else {
       try {
-        await reconcileBooking(deps, target, bookingId, record);
+        await reconcileBooking(deps, target, bookingId, planned, unrecorded);
         outcome = { kind: 'ok' };
       } catch (err) {
-        outcome = outOfTime() ? await outOfTimeRetry(deps, record) : await settleFailure(deps, record, err);
+        record = await recorded();
+        outcome = !record ? notRecorded : outOfTime() ? await outOfTimeRetry(deps, record) : await settleFailure(deps, record, err);
         if (outcome.kind === 'held') stopped = { rejected: true };
-        else if (outcome.kind === 'retry') stopped = { throttled: err as CaldavError };
+        else if (outcome.kind === 'retry' && !outcome.unrecorded) stopped = { throttled: err as CaldavError };
         const retrying = outcome.kind === 'retry' || outcome.kind === 'scheduled';
         deps.log[retrying ? 'warn' : 'error']('booking sync did not complete', {
           accountId: connection.accountId,
@@ -101,11 +128,14 @@ export async function syncAccountBookings(
     }
     outcomes.set(bookingId, outcome);
   };
-  // The first booking goes alone: if the password was revoked or the account is throttled,
-  // only one request learns it (repeated rejected logins can get an Apple ID locked).
-  const [first, ...rest] = due;
+  // Unless the credentials are known to work right now (written with just now), the first
+  // booking goes alone: if the password was revoked or the account is throttled, only one
+  // request learns it (repeated rejected logins can get an Apple ID locked).
+  const lastOk = connection.lastSync?.outcome === 'ok' ? Date.parse(connection.lastSync.at) : NaN;
+  const knownWorking = nowMs(deps) - lastOk < KNOWN_WORKING_MS;
+  const [first, ...rest] = knownWorking ? [] : due;
   if (first !== undefined) await syncOne(first);
-  await mapLimit(rest, deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, syncOne);
+  await mapLimit(knownWorking ? due : rest, deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, syncOne);
 
   const at = (deps.now?.() ?? new Date()).toISOString();
   const finals = [...outcomes.values()].filter((o) => o.kind === 'ok' || o.kind === 'failed' || o.kind === 'held');
@@ -123,6 +153,11 @@ export async function syncAccountBookings(
 
 /** A `lastSync` of `ok` is refreshed at most this often while the account keeps syncing fine. */
 const LAST_SYNC_REFRESH_MS = 30_000;
+/**
+ * Credentials that wrote fine this recently are taken to work: a batch's bookings of the
+ * account go out at once. Twice the refresh, so an account that keeps syncing stays known.
+ */
+export const KNOWN_WORKING_MS = 2 * LAST_SYNC_REFRESH_MS;
 
 const isThrottle = (err: unknown) => err instanceof CaldavError && (err.status === 429 || err.status === 503);
 

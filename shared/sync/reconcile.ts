@@ -2,6 +2,7 @@ import type { CalendarObjects, PutResult } from '../caldav/objects.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import type { AttendeeMode } from '../config.js';
 import type { Limiter } from '../concurrency.js';
+import type { BookingEvent } from '../booking/booking-event.js';
 import { bookingObjectId, bookingToIcs } from '../booking/ics.js';
 import { isPending, type Applied, type BookingRecord, type BookingStore } from '../store/bookings.js';
 
@@ -26,27 +27,36 @@ export interface CalendarTarget {
   rediscover(): Promise<{ calendarUrl: string; homeUrl: string }>;
 }
 
+/** A change written before it is recorded: the event, and the sequence its record had when read (none: no record). */
+export interface Unrecorded {
+  event: BookingEvent;
+  readSeq: number | undefined;
+}
+
 /**
  * Brings the calendar to a booking's desired state and records what was applied. In steady
  * state that is one request: PUT (create with If-None-Match, update with If-Match) or DELETE.
  * A 412 re-reads the object once (a second 412 is a conflict of the moment: retried later);
  * a stale calendar URL triggers one re-discovery. If the desired state moved on meanwhile, it
  * goes round again. Returns false when nothing was due. `current`, when given, is the record
- * as the caller just read or wrote it (saves a read).
+ * as the caller just read or wrote it (saves a read) — or, with `unrecorded`, as recording
+ * that change would leave it: then one write records the change and that it is written.
  *
  * Only ever one reconcile of an account runs at a time (the queue's message group is the
  * account), so no other writer can slip between the read and the write of a booking here.
  */
-export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarget, bookingId: string, current?: BookingRecord): Promise<boolean> {
+export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarget, bookingId: string, current?: BookingRecord, unrecorded?: Unrecorded): Promise<boolean> {
   let rediscovered = false;
   for (let round = 0; round < 3; round++) {
     // The caller may hand in the record it just wrote; later rounds read it again.
     const record = round === 0 && current ? current : await deps.bookings.get(target.accountId, bookingId);
     if (!record || !isPending(record)) return round > 0;
-    const gate = deps.writeSlots ?? ((fn) => fn());
+    const gate: Limiter = deps.writeSlots ?? Object.assign(<R>(fn: () => Promise<R>) => fn(), { full: () => false });
+    // Waiting for a slot anyway: the event's text is made meanwhile, not once the slot is ours.
+    const early = gate.full() ? eventText(deps, target, record) : undefined;
     let applied: Applied;
     try {
-      applied = await gate(() => apply(deps, target, record));
+      applied = await gate(() => apply(deps, target, record, early));
     } catch (err) {
       if (rediscovered || !isStaleCalendar(err)) throw err;
       rediscovered = true;
@@ -54,6 +64,15 @@ export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarg
         Object.assign(target, await target.rediscover());
         return apply(deps, target, record);
       });
+    }
+    if (round === 0 && unrecorded) {
+      if (await deps.bookings.commit(unrecorded.event, record.generation!, applied, unrecorded.readSeq)) return true;
+      // The record changed since it was read. Deleted (a disconnect): nothing more goes to
+      // that calendar. Otherwise (another change recorded meanwhile) this one is recorded
+      // as any other and the next round writes what the record asks for now.
+      if (!(await deps.bookings.get(target.accountId, bookingId))) return true;
+      await deps.bookings.advance(unrecorded.event, record.generation!);
+      continue;
     }
     if (await deps.bookings.markApplied(target.accountId, bookingId, record.seq, applied, record.generation)) return true;
   }
@@ -88,7 +107,14 @@ function eventLocation(target: CalendarTarget, record: BookingRecord, filename: 
   return { url: objectUrl(target.calendarUrl, filename), known: false };
 }
 
-async function apply(deps: ReconcileDeps, target: CalendarTarget, record: BookingRecord): Promise<Applied> {
+/** The event as written for this record (none for a cancellation). */
+function eventText(deps: ReconcileDeps, target: CalendarTarget, record: BookingRecord): string | undefined {
+  if (record.desired === 'cancelled') return undefined;
+  if (!record.booking) throw new Error('booking record has no event data');
+  return bookingToIcs(record.booking, { uid: bookingObjectId(target.accountId, record.bookingId).uid }, { attendeeMode: deps.attendeeMode, alertMinutesBefore: target.alertMinutesBefore });
+}
+
+async function apply(deps: ReconcileDeps, target: CalendarTarget, record: BookingRecord, made?: string): Promise<Applied> {
   const { uid, filename } = bookingObjectId(target.accountId, record.bookingId);
   const { url, known } = eventLocation(target, record, filename);
   const creds = target.credentials;
@@ -113,8 +139,7 @@ async function apply(deps: ReconcileDeps, target: CalendarTarget, record: Bookin
     return { state: 'deleted', url };
   }
 
-  if (!record.booking) throw new Error('booking record has no event data');
-  const ics = bookingToIcs(record.booking, { uid }, { attendeeMode: deps.attendeeMode, alertMinutesBefore: target.alertMinutesBefore });
+  const ics = made ?? eventText(deps, target, record)!;
   try {
     // With its ETag an update only replaces the object we wrote: moved away, that is a 412,
     // never a second copy. (Without one — iCloud may not send it — the account-wide UID rule

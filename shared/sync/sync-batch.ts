@@ -3,13 +3,15 @@ import type { BookingEvent } from '../booking/booking-event.js';
 import { limiter, mapLimit } from '../concurrency.js';
 import { isPending, type BookingRecord, type BookingStore } from '../store/bookings.js';
 import type { Connection } from '../store/connections.js';
-import { syncAccountBookings, type AccountSyncDeps, type BookingOutcome } from './account-sync.js';
+import { syncAccountBookings, type AccountSyncDeps, type BookingOutcome, type DueBooking } from './account-sync.js';
 import type { PasswordCache } from './password-cache.js';
 import { parseSyncMessage, type RedriveMessage } from './sync-message.js';
 
 export interface QueueMessage {
   id: string;
   body: string;
+  /** How often the queue has handed it out (SQS ApproximateReceiveCount); 1 when not given. */
+  receiveCount?: number;
 }
 
 /**
@@ -34,6 +36,11 @@ export interface BatchDeps extends Omit<AccountSyncDeps, 'deadline'> {
   passwords: PasswordCache;
   /** Accounts synced at once within a batch. */
   accountConcurrency?: number;
+  /**
+   * Record every change before its first calendar request, not only the changes of messages
+   * that came back: for a queue that loses a message when its consumer dies (the local one).
+   */
+  recordFirst?: boolean;
   /** Checks the account for host changes (a check message; see host-changes/run-check.ts). */
   hostCheck?: (accountId: string) => Promise<{ failed: boolean; reported: number; requests: number }>;
 }
@@ -49,6 +56,7 @@ type Result = WithoutId<MessageResult>;
 interface Pending {
   id: string;
   event: BookingEvent;
+  receiveCount: number;
 }
 
 /** One account's share of a batch, by message type. */
@@ -84,7 +92,7 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts:
       const { userId, booking } = parsed.event;
       if (parsed.dropped) deps.log.warn('booking event: attendees dropped', { messageId: msg.id, accountId: userId, bookingId: booking.id, reasons: parsed.dropped });
       const events = workOf(userId).events;
-      events.set(booking.id, [...(events.get(booking.id) ?? []), { id: msg.id, event: parsed.event }]);
+      events.set(booking.id, [...(events.get(booking.id) ?? []), { id: msg.id, event: parsed.event, receiveCount: msg.receiveCount ?? 1 }]);
     } else {
       switch (parsed.message.type) {
         case 'connector.redrive':
@@ -148,17 +156,34 @@ type Outcome = BookingOutcome | { kind: 'skipped' };
 type AccountOutcome = 'not_connected' | Map<string, Outcome>;
 
 async function syncAccount(deps: AccountDeps, accountId: string, work: AccountWork, onRecorded: () => void): Promise<AccountOutcome> {
-  let connection = await deps.connections.get(accountId);
+  // The connection and the records of the bookings named are read at once: across the batch's
+  // accounts that is one BatchGetItem (the stores share a batched reader) before any write.
+  const touched = [...new Set([...work.events.keys(), ...work.redrives.flatMap((r) => r.message.bookingIds)])];
+  const [read, records] = await Promise.all([deps.connections.get(accountId), Promise.all(touched.map((id) => deps.bookings.get(accountId, id)))]);
+  let connection = read;
   if (!connection) {
     deps.log.info('no Apple Calendar connected: messages skipped', { accountId, messages: [...work.events.values()].flat().length + work.redrives.length });
     return 'not_connected';
   }
   const outcomes = new Map<string, Outcome>();
   const generation = connection.generation;
-  const due = await recordChanges(deps, accountId, generation, work, outcomes);
-  onRecorded();
+  const due = await recordChanges(deps, connection, work, new Map(touched.map((id, i) => [id, records[i]])), outcomes);
+  const unrecorded = due.filter((d) => d.unrecorded);
+  if (!unrecorded.length) onRecorded();
   if (!due.length) return outcomes;
+  try {
+    return await writeChanges(deps, connection, due, outcomes);
+  } catch (err) {
+    // Whatever failed, no change is left only in its message once that is acknowledged.
+    await mapLimit(unrecorded, deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, (d) => deps.bookings.advance(d.unrecorded!.event, generation));
+    onRecorded();
+    throw err;
+  }
+}
 
+async function writeChanges(deps: AccountDeps, read: Connection, due: DueBooking[], outcomes: Map<string, Outcome>): Promise<AccountOutcome> {
+  const { accountId, generation } = read;
+  let connection: Connection | undefined = read;
   // The connection as it is now, not as it was before the changes were recorded: a reconnect
   // in between requeues the held changes only if it saw them recorded, so look again.
   if (connection.status === 'error') connection = await deps.connections.get(accountId);
@@ -175,7 +200,8 @@ async function syncAccount(deps: AccountDeps, accountId: string, work: AccountWo
     deps.passwords.forget(accountId);
     const latest = await deps.connections.get(accountId);
     if (latest && latest.generation === generation && latest.status === 'active' && latest.ciphertext !== connection.ciphertext) {
-      const held = due.filter((d) => written.get(d.bookingId)?.kind === 'held');
+      // Held changes are recorded by now (whatever was not written is).
+      const held = due.filter((d) => written.get(d.bookingId)?.kind === 'held').map(({ bookingId, record }) => ({ bookingId, record }));
       deps.log.info('credentials replaced while syncing: trying again with the current ones', { accountId, bookings: held.length });
       written = new Map([...written, ...(await syncWith(deps, latest, held))]);
     }
@@ -185,38 +211,56 @@ async function syncAccount(deps: AccountDeps, accountId: string, work: AccountWo
 }
 
 /**
- * Records what each booking event asks for before any calendar request, and reads the records
- * the re-drives name; returns the bookings whose change is pending for this connection. What
- * is not pending afterwards (duplicates, stale messages, changes already written) needs nothing
- * more; a change of an earlier connection (an advance that raced a disconnect, a re-drive
- * queued before one) is never written with this one (the sweeper deletes it).
+ * Works out what each booking event asks for, from the records as just read, and returns the
+ * bookings whose change is due for this connection. What is not due afterwards (duplicates,
+ * stale messages, changes already written) needs nothing more; a change of an earlier
+ * connection (an advance that raced a disconnect, a re-drive queued before one) is never
+ * written with this one (the sweeper deletes it).
+ *
+ * A new change is normally written first and recorded once, with its outcome (one table
+ * write per booking). It is recorded before any calendar request instead when something went
+ * wrong already: the credentials were rejected (held changes wait on their records for the
+ * reconnect), or its message came back (an invocation holding it died: recorded now, its
+ * change survives another such end, even past the queue's receive limit) — or the queue
+ * itself may lose a message whose consumer dies (`recordFirst`: the local stack's).
  */
-async function recordChanges(deps: AccountDeps, accountId: string, generation: string, work: AccountWork, outcomes: Map<string, Outcome>) {
+async function recordChanges(deps: AccountDeps, connection: Connection, work: AccountWork, records: Map<string, BookingRecord | undefined>, outcomes: Map<string, Outcome>) {
+  const { accountId, generation } = connection;
   const redriven = new Set(work.redrives.filter((r) => r.message.generation === generation).flatMap((r) => r.message.bookingIds));
   const touched = new Set([...work.events.keys(), ...redriven]);
-  const due: Array<{ bookingId: string; record: BookingRecord }> = [];
+  const due: DueBooking[] = [];
   await mapLimit([...touched], deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, async (bookingId) => {
-    let record: BookingRecord | undefined;
-    const pending = work.events.get(bookingId) ?? [];
-    for (const p of [...pending].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence)) record = (await deps.bookings.advance(p.event, generation)) ?? record;
-    record ??= await deps.bookings.get(accountId, bookingId);
+    const read = records.get(bookingId);
+    const pending = [...(work.events.get(bookingId) ?? [])].sort((a, b) => a.event.booking.sequence - b.event.booking.sequence);
+    const latest = pending.at(-1);
+    let record = read;
+    let unrecorded: DueBooking['unrecorded'];
+    if (latest && !deps.recordFirst && connection.status !== 'error' && pending.every((p) => p.receiveCount <= 1)) {
+      const advanced = deps.bookings.advanced(read, latest.event, generation);
+      if (advanced) [record, unrecorded] = [advanced, { event: latest.event, readSeq: read?.seq }];
+    } else {
+      for (const p of pending) record = (await deps.bookings.advance(p.event, generation)) ?? record;
+    }
     if (record && isPending(record) && record.generation !== generation) {
       deps.log.info('booking change of an earlier connection dropped', { accountId, bookingId });
       outcomes.set(bookingId, { kind: 'skipped' });
-    } else if (record && isPending(record)) due.push({ bookingId, record });
+    } else if (record && isPending(record)) due.push({ bookingId, record, ...(unrecorded ? { unrecorded } : {}) });
     else outcomes.set(bookingId, { kind: 'skipped' });
   });
   return due;
 }
 
-async function syncWith(deps: AccountDeps, connection: Connection, due: Array<{ bookingId: string; record: BookingRecord }>) {
+async function syncWith(deps: AccountDeps, connection: Connection, due: DueBooking[]) {
   const password = await deps.passwords.get(connection.accountId, connection.ciphertext);
   return syncAccountBookings(deps, connection, { username: connection.appleId, password }, due);
 }
 
 function toMessageResult(outcome: Outcome | undefined): Result {
   if (!outcome) return { kind: 'skipped' };
-  if (outcome.kind === 'retry') return { ...outcome, recorded: true };
+  if (outcome.kind === 'retry') {
+    const { unrecorded, ...rest } = outcome;
+    return { ...rest, recorded: !unrecorded };
+  }
   if (outcome.kind === 'scheduled') return { kind: 'scheduled', error: outcome.error };
   return outcome;
 }

@@ -118,12 +118,12 @@ function holdAtProxy(match: (req: { method: string; path: string }) => boolean, 
 }
 
 /** Holds the stack's first DynamoDB write matching `match` until `before` has run. */
-function beforeWrite(match: (input: { Key?: { sk?: string }; UpdateExpression?: string }) => boolean, before: () => Promise<unknown>) {
+function beforeWrite(match: (input: { Key?: { sk?: string }; Item?: { sk?: string; desired?: string }; UpdateExpression?: string }) => boolean, before: () => Promise<unknown>) {
   let fired = false;
   const name = `hold-${Math.random()}`;
   stack.table.doc.middlewareStack.add(
     (next) => async (args) => {
-      const input = args.input as { Key?: { sk?: string }; UpdateExpression?: string };
+      const input = args.input as { Key?: { sk?: string }; Item?: { sk?: string; desired?: string }; UpdateExpression?: string };
       if (!fired && match(input)) {
         fired = true;
         await before();
@@ -134,8 +134,9 @@ function beforeWrite(match: (input: { Key?: { sk?: string }; UpdateExpression?: 
   );
   return () => stack.table.doc.middlewareStack.remove(name);
 }
-const isAdvanceOf = (bookingId: string) => (input: { Key?: { sk?: string }; UpdateExpression?: string }) =>
-  input.Key?.sk === `BOOKING#${bookingId}` && /desired = :desired/.test(input.UpdateExpression ?? '');
+/** The write that records a booking's change: an advance (before the calendar write) or a commit (with it, after). */
+const isAdvanceOf = (bookingId: string) => (input: { Key?: { sk?: string }; Item?: { sk?: string; desired?: string }; UpdateExpression?: string }) =>
+  (input.Key?.sk ?? input.Item?.sk) === `BOOKING#${bookingId}` && (/desired = :desired/.test(input.UpdateExpression ?? '') || input.Item?.desired !== undefined);
 
 async function drain(queueUrl: string) {
   const out = [];

@@ -11,6 +11,7 @@ import { tableClient } from '../harness/dynamo.js';
 import { recordingLog } from '../harness/log.js';
 import { parseBookingEvent, type BookingEvent } from '../../shared/booking/booking-event.js';
 import { CalendarObjects } from '../../shared/caldav/objects.js';
+import { bookingObjectId } from '../../shared/booking/ics.js';
 import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 
@@ -62,6 +63,12 @@ async function drainQueue(queueUrl = stack.queueUrl) {
     out.push(...res.Messages);
   }
 }
+
+/**
+ * The account's last good write is long past: its credentials are not known to work right now,
+ * so the first booking of a batch goes alone (only one request learns of a revoked password).
+ */
+const notWrittenLately = () => new ConnectionStore(stack.table).recordSync('acct-1', { at: new Date(Date.now() - 10 * 60_000).toISOString(), outcome: 'ok' });
 
 beforeEach(() => {
   proxy.reset();
@@ -162,7 +169,87 @@ describe('booking sync on Radicale', () => {
     expect(titles.filter((t) => ['first', 'second', 'third'].includes(t))).toEqual(['third']);
   });
 
+  it('a new booking is written first and recorded once: one table write; a message that came back is recorded before its calendar write', async () => {
+    const writes: string[] = [];
+    const name = 'count-writes';
+    stack.table.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: { sk?: string }; Item?: { sk?: string } };
+        if ((input.Key?.sk ?? input.Item?.sk)?.startsWith('BOOKING#bk_once') && /Put|Update/.test(String(context.commandName))) writes.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    const store = new BookingStore(stack.table);
+    const atPut: Array<Record<string, unknown> | undefined> = [];
+    const file = (id: string) => bookingObjectId('acct-1', id).filename;
+    proxy.setFault(async (req) => {
+      for (const id of ['bk_once1', 'bk_once2']) if (req.method === 'PUT' && req.path.endsWith(file(id))) atPut.push((await store.get('acct-1', id)) as never);
+      return undefined;
+    });
+    try {
+      expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_once1', 0)])).batchItemFailures).toEqual([]);
+      expect(writes).toEqual(['PutItemCommand']); // the record, with what was written, in one write
+      expect(atPut).toEqual([undefined]);
+      expect(await store.get('acct-1', 'bk_once1')).toMatchObject({ seq: 0, appliedSeq: 0, appliedState: 'event', etag: expect.any(String) });
+      expect((await store.get('acct-1', 'bk_once1'))?.pendingShard).toBeUndefined();
+      // Delivered before (an invocation holding it may have died): recorded first, then written.
+      writes.length = 0;
+      expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_once2', 0)], 2)).batchItemFailures).toEqual([]);
+      expect(atPut[1]).toMatchObject({ seq: 0, pendingShard: expect.any(String) });
+      expect(writes).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+      expect(await store.get('acct-1', 'bk_once2')).toMatchObject({ appliedSeq: 0 });
+    } finally {
+      stack.table.doc.middlewareStack.remove(name);
+    }
+  });
+
+  it('a change recorded meanwhile by another writer is not lost: written after the first, from its record', async () => {
+    const store = new BookingStore(stack.table);
+    const conn = await new ConnectionStore(stack.table).get('acct-1');
+    let once = false;
+    proxy.setFault(async (req) => {
+      // While v0 is being written, v1 is recorded (as a reconnect's requeue or a second writer would).
+      if (req.method === 'PUT' && req.path.endsWith(bookingObjectId('acct-1', 'bk_meanwhile').filename) && !once) {
+        once = true;
+        await store.advance(bookingEvent('updated', 'acct-1', 'bk_meanwhile', 1, { title: 'Newer' }) as BookingEvent, conn!.generation);
+      }
+      return undefined;
+    });
+    expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_meanwhile', 0)])).batchItemFailures).toEqual([]);
+    expect(await store.get('acct-1', 'bk_meanwhile')).toMatchObject({ seq: 1, appliedSeq: 1 });
+    const events = (await eventsIn()).filter((e) => e.get('UID')!.value === bookingObjectId('acct-1', 'bk_meanwhile').uid);
+    expect(events.map((e) => e.get('SUMMARY')!.value)).toEqual(['Newer']);
+  });
+
+  it('credentials that wrote just now: a batch’s bookings go out at once; a throttle is learnt by those in flight, no more', async () => {
+    expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_warm', 0)])).batchItemFailures).toEqual([]); // a good write just now
+    let release!: () => void;
+    const second = new Promise<void>((r) => (release = r));
+    let puts = 0;
+    let together = false;
+    proxy.setFault(async (req) => {
+      if (req.method !== 'PUT') return undefined;
+      if (++puts === 1) together = await Promise.race([second.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]);
+      else release();
+      return undefined;
+    });
+    expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_warm1', 0), bookingEvent('confirmed', 'acct-1', 'bk_warm2', 0)])).batchItemFailures).toEqual([]);
+    expect(together).toBe(true); // the second PUT was sent while the first was still in flight
+
+    proxy.reset();
+    proxy.setFault((req) => (req.method === 'PUT' ? { status: 503, headers: { 'Retry-After': '120' } } : undefined));
+    const batch = Array.from({ length: 7 }, (_, i) => bookingEvent('confirmed', 'acct-1', `bk_warm_busy${i}`, 0));
+    expect((await sync(batch)).batchItemFailures).toHaveLength(7); // the account paused: all come back
+    expect(proxy.requests.map((r) => `${r.method} ${r.status}`)).toEqual(Array(5).fill('PUT 503')); // the five in flight; the rest never sent
+    proxy.setFault(undefined);
+    expect((await sync(batch)).batchItemFailures).toEqual([]);
+    const texts = [...(await calendar()).values()];
+    for (let i = 0; i < 7; i++) expect(texts.filter((t) => t.includes(`bk_warm_busy${i} v0`))).toHaveLength(1);
+  });
+
   it('429 and 503 pause the account (one request learns it), none lost, all written once after', async () => {
+    await notWrittenLately();
     let n = 0;
     proxy.setFault((req) => (req.method === 'PUT' && n++ < 2 ? { status: n === 1 ? 429 : 503, headers: { 'Retry-After': '120' } } : undefined));
     const first = bookingEvent('confirmed', 'acct-1', 'bk_busy1', 0);
@@ -221,6 +308,7 @@ describe('booking sync on Radicale', () => {
   });
 
   it('revoked password: status error, change held; reconnect writes it; nothing lost', async () => {
+    await notWrittenLately();
     await radicale.setPassword(USER, NEW_PASSWORD);
     proxy.reset();
     const res = await sync([bookingEvent('confirmed', 'acct-1', 'bk_held1', 0), bookingEvent('confirmed', 'acct-1', 'bk_held2', 0)]);

@@ -1,6 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchedReads } from '../../shared/store/batched-reads.js';
+import { BookingStore } from '../../shared/store/bookings.js';
 import { ConnectionStore } from '../../shared/store/connections.js';
 import type { Table } from '../../shared/store/table.js';
 import { startTable } from '../harness/dynamo.js';
@@ -100,13 +101,31 @@ describe('batchedReads', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 
-  it('ConnectionStore with batchReads reads what the plain one reads', async () => {
+  it('ConnectionStore with batched reads reads what the plain one reads', async () => {
     const item = { pk: 'ACCOUNT#acct-br', sk: 'CONNECTION', accountId: 'acct-br', appleId: 'ann@example.com', generation: 'g7', status: 'active' };
     await table.doc.send(new PutCommand({ TableName: table.name, Item: item }));
-    const batched = new ConnectionStore(table, { batchReads: true });
+    const batched = new ConnectionStore(table, { reads: batchedReads(table) });
     const [a, none] = await Promise.all([batched.get('acct-br'), batched.get('acct-missing')]);
     expect(a).toEqual(await new ConnectionStore(table).get('acct-br'));
     expect(a).toMatchObject({ accountId: 'acct-br', generation: 'g7' });
+    expect(none).toBeUndefined();
+  });
+
+  it('a connection and booking records read at once through one shared reader are one BatchGetItem', async () => {
+    const conn = { pk: 'ACCOUNT#acct-sh', sk: 'CONNECTION', accountId: 'acct-sh', appleId: 'ann@example.com', generation: 'g1', status: 'active' };
+    const booking = { pk: 'ACCOUNT#acct-sh', sk: 'BOOKING#bk_1', accountId: 'acct-sh', bookingId: 'bk_1', seq: 2, desired: 'event' };
+    await table.doc.send(new PutCommand({ TableName: table.name, Item: conn }));
+    await table.doc.send(new PutCommand({ TableName: table.name, Item: booking }));
+    sent.length = 0;
+    const reads = batchedReads(table);
+    const [c, b, none] = await Promise.all([
+      new ConnectionStore(table, { reads }).get('acct-sh'),
+      new BookingStore(table, Date.now, 300_000, reads).get('acct-sh', 'bk_1'),
+      new BookingStore(table, Date.now, 300_000, reads).get('acct-sh', 'bk_none'),
+    ]);
+    expect(sent.map((s) => s.command)).toEqual(['BatchGetItemCommand']);
+    expect(c).toMatchObject({ generation: 'g1' });
+    expect(b).toMatchObject({ bookingId: 'bk_1', seq: 2 });
     expect(none).toBeUndefined();
   });
 });
