@@ -73,13 +73,15 @@ async function main() {
     const { startWorld, userFor } = await import('./world.js');
     const syncUsers = Array.from({ length: ACCOUNTS }, (_, i) => `sync${i}`);
     const rawUsers = Array.from({ length: ACCOUNTS }, (_, i) => `raw${i}`);
+    // The raw PUTs in batches get calendars of their own: Radicale's PUT costs grow with the collection.
+    const rawBatchUsers = Array.from({ length: ACCOUNTS }, (_, i) => `rawb${i}`);
     const kmsUsers = ['kms0', 'kms1', 'kms2'];
     const fairUsers = ['fairbusy', 'fairother'];
     const latencyUsers = Array.from({ length: 10 }, (_, i) => `lat${i}`);
     progress('starting Radicale, the counting proxy and the local stack');
     const { BUSY_CALENDARS, BUSY_COST_USERS } = await import('./busy.js');
     const { HOST_CALENDARS } = await import('./host-changes.js');
-    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...kmsUsers, ...fairUsers, ...latencyUsers, 'busy', ...Object.values(BUSY_COST_USERS), 'host', 'hostlat'], { busy: BUSY_CALENDARS, host: HOST_CALENDARS });
+    const world = await startWorld(['requests', ...syncUsers, ...rawUsers, ...rawBatchUsers, ...kmsUsers, ...fairUsers, ...latencyUsers, 'busy', ...Object.values(BUSY_COST_USERS), 'host', 'hostlat'], { busy: BUSY_CALENDARS, host: HOST_CALENDARS });
     sideband = world.sideband;
     try {
       if (ONLY.has('requests')) {
@@ -106,6 +108,7 @@ async function main() {
           label: 'tp',
           accounts,
           rawUsers,
+          rawBatchUsers,
           bookings: BOOKINGS,
           batchSize: BATCH_SIZE,
           concurrency,
@@ -124,6 +127,7 @@ async function main() {
               label: `lat${layout.length}`,
               accounts: layout,
               rawUsers: rawUsers.slice(0, layout.length),
+              rawBatchUsers: rawBatchUsers.slice(0, layout.length),
               bookings: n,
               batchSize: BATCH_SIZE,
               concurrency,

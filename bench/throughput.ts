@@ -16,6 +16,8 @@ export interface ThroughputOptions {
   accounts: Array<{ accountId: string; user: string }>;
   /** Radicale users (one calendar each, as many as `accounts`) for the raw PUTs. */
   rawUsers: string[];
+  /** As many again for the raw PUTs in batches (each calendar holds as many objects as the others). */
+  rawBatchUsers: string[];
   bookings: number;
   batchSize: number;
   /** Requests in flight for the raw PUTs: what the sync path allows within one batch. */
@@ -53,8 +55,15 @@ export interface ThroughputResult {
   syncPerSec: number;
   rawPutPerSec: number;
   ratio: number;
+  /**
+   * Raw PUTs in the handler's batches (`batchSize` at a time, at the same concurrency, one
+   * batch after another): what a handler with no work of its own would reach with the queue's
+   * batches — the ceiling of `ratio` that the batch boundaries leave.
+   */
+  rawBatchedPerSec: number;
   sync: ModeStats & { dynamoCallsPerBooking: number; dynamoMeanMs: number; dynamoByCommand: Record<string, number> };
   raw: ModeStats;
+  rawBatched: ModeStats;
   problems: string[];
 }
 
@@ -112,6 +121,15 @@ export async function measureThroughput(world: World, opts: ThroughputOptions): 
     };
   });
 
+  // The same again under other names, for the raw PUTs in batches.
+  const rawInBatches = raw.map((p, i) => {
+    const user = opts.rawBatchUsers[i % k]!;
+    return {
+      url: `${world.proxy.url}${world.radicale.calendarPath(userFor(user))}${p.url.split('/').pop()}`,
+      ics: p.ics,
+      headers: { ...p.headers, ...basicAuth({ username: userFor(user), password: PASSWORD }) },
+    };
+  });
   const putRaw = async (p: (typeof raw)[number]) => {
     const res = await world.fetch(p.url, { method: 'PUT', headers: p.headers, body: p.ics });
     await res.arrayBuffer();
@@ -125,18 +143,18 @@ export async function measureThroughput(world: World, opts: ThroughputOptions): 
   // Warm both paths (connections, TLS-less keep-alive sockets, the password cache, JIT) with
   // bookings outside the measured set.
   await Promise.all(
-    opts.rawUsers.map((user, i) =>
+    [...opts.rawUsers, ...opts.rawBatchUsers].map((user, n) => [user, n % k] as const).map(([user, i]) =>
       putRaw({
         url: `${world.proxy.url}${world.radicale.calendarPath(userFor(user))}warmup-${opts.label}.ics`,
         ics: raw[i]!.ics.replace(/UID:[^\r\n]+/, `UID:warmup-${opts.label}-${i}`),
-        headers: raw[i]!.headers,
+        headers: { ...raw[i]!.headers, ...basicAuth({ username: userFor(user), password: PASSWORD }) },
       }),
     ),
   );
   await deliverBatch(opts.accounts.map((a, i) => bookingEvent('confirmed', a.accountId, `bk_${opts.label}_warmup_${i}`, 0)));
   if (opts.latencyMs) await world.proxy.setDelay(opts.latencyMs);
 
-  const totals = { raw: emptyTotals(), sync: emptyTotals() };
+  const totals = { raw: emptyTotals(), rawBatched: emptyTotals(), sync: emptyTotals() };
   const measure = async (into: Totals, work: () => Promise<unknown>) => {
     await world.resetStats();
     const cpu0 = process.cpuUsage();
@@ -165,7 +183,12 @@ export async function measureThroughput(world: World, opts: ThroughputOptions): 
     const perRound = Math.ceil(opts.bookings / opts.rounds / opts.batchSize) * opts.batchSize;
     for (let start = 0, round = 0; start < opts.bookings; start += perRound, round++) {
       const end = Math.min(opts.bookings, start + perRound);
-      const rawRound = () => measure(totals.raw, () => mapLimit(raw.slice(start, end), opts.concurrency, putRaw));
+      const rawRound = async () => {
+        await measure(totals.raw, () => mapLimit(raw.slice(start, end), opts.concurrency, putRaw));
+        await measure(totals.rawBatched, async () => {
+          for (let b = start; b < end; b += opts.batchSize) await mapLimit(rawInBatches.slice(b, Math.min(end, b + opts.batchSize)), opts.concurrency, putRaw);
+        });
+      };
       const syncRound = () =>
         measure(totals.sync, async () => {
           for (let b = start; b < end; b += opts.batchSize) await deliverBatch(events.slice(b, Math.min(end, b + opts.batchSize)));
@@ -195,6 +218,7 @@ export async function measureThroughput(world: World, opts: ThroughputOptions): 
   });
   const syncStats = stats(totals.sync);
   const rawStats = stats(totals.raw);
+  const rawBatchedStats = stats(totals.rawBatched);
   const created = totals.sync.requests.get('PUT 201') ?? 0;
   if (created !== opts.bookings) problems.push(`sync wrote ${created} events for ${opts.bookings} bookings`);
 
@@ -208,6 +232,7 @@ export async function measureThroughput(world: World, opts: ThroughputOptions): 
     syncPerSec: syncStats.perSec,
     rawPutPerSec: rawStats.perSec,
     ratio: round(syncStats.perSec / rawStats.perSec, 3),
+    rawBatchedPerSec: rawBatchedStats.perSec,
     sync: {
       ...syncStats,
       dynamoCallsPerBooking: round(totals.sync.dynamoCalls / opts.bookings, 2),
@@ -215,6 +240,7 @@ export async function measureThroughput(world: World, opts: ThroughputOptions): 
       dynamoByCommand: Object.fromEntries([...totals.sync.dynamoByCommand].sort((a, b) => b[1] - a[1])),
     },
     raw: rawStats,
+    rawBatched: rawBatchedStats,
     problems,
   };
 }
