@@ -27,11 +27,14 @@ export interface Limiter {
   <R>(fn: () => Promise<R>): Promise<R>;
   /** Whether a call given now would have to wait for a slot. */
   full(): boolean;
+  /** Resolves once no call runs or waits (at once, on the next turn, when none does now). */
+  whenIdle(): Promise<void>;
 }
 
 export function limiter(limit: number): Limiter {
   let running = 0;
   const waiting: Array<() => void> = [];
+  const idle: Array<() => void> = [];
   const gate = async <R>(fn: () => Promise<R>): Promise<R> => {
     if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
     else running++;
@@ -40,8 +43,15 @@ export function limiter(limit: number): Limiter {
     } finally {
       const next = waiting.shift();
       if (next) next(); // the slot passes straight to the next caller
-      else running--;
+      else if (--running === 0) for (const resolve of idle.splice(0)) resolve();
     }
   };
-  return Object.assign(gate, { full: () => running >= limit });
+  return Object.assign(gate, {
+    full: () => running >= limit,
+    whenIdle: () =>
+      new Promise<void>((resolve) => {
+        if (running === 0) setImmediate(resolve);
+        else idle.push(resolve);
+      }),
+  });
 }

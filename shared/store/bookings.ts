@@ -67,6 +67,9 @@ export interface RecordedHostChange {
 /** What the unsettled index holds of a record: enough to count it and to reopen it. */
 export type UnsettledRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'appliedSeq' | 'failedSeq' | 'generation' | 'hostChange'>;
 
+/** A whole booking record with its table keys, as put at once. */
+export type NewRecord = BookingRecord & { pk: string; sk: string };
+
 /** What the sweeper reads of a due record (the index query projects no more). */
 export type DueRecord = Pick<BookingRecord, 'accountId' | 'bookingId' | 'seq' | 'generation'>;
 
@@ -162,24 +165,13 @@ export class BookingStore {
    */
   async commit(event: BookingEvent, generation: string, applied: Applied, readSeq: number | undefined): Promise<boolean> {
     const { set, remove, values } = this.advanceUpdate(event, generation);
-    const at = this.now();
     try {
       if (readSeq === undefined) {
         // No record yet (a new booking, the common case): the whole record in one put.
-        const item: BookingRecord & { pk: string; sk: string } = {
-          ...key(event.userId, event.booking.id),
-          ...this.advanced(undefined, event, generation)!,
-          appliedSeq: event.booking.sequence,
-          appliedState: applied.state,
-          eventUrl: applied.url,
-          appliedAt: at,
-          appliedGeneration: generation,
-          ...(applied.etag ? { etag: applied.etag } : {}),
-        };
-        await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+        await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: this.newRecord(event, generation, applied), ConditionExpression: 'attribute_not_exists(pk)' }));
         return true;
       }
-      Object.assign(values, { ':state': applied.state, ':url': applied.url, ':at': at, ':readSeq': readSeq });
+      Object.assign(values, { ':state': applied.state, ':url': applied.url, ':at': this.now(), ':readSeq': readSeq });
       set.push('appliedSeq = :seq', 'appliedState = :state', 'eventUrl = :url', 'appliedAt = :at', 'appliedGeneration = :generation');
       if (applied.etag) {
         set.push('etag = :etag');
@@ -200,6 +192,40 @@ export class BookingStore {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  /** The whole record of a booking that had none, with this change recorded as written (`commit`'s item). */
+  newRecord(event: BookingEvent, generation: string, applied: Applied): NewRecord {
+    return {
+      ...key(event.userId, event.booking.id),
+      ...this.advanced(undefined, event, generation)!,
+      appliedSeq: event.booking.sequence,
+      appliedState: applied.state,
+      eventUrl: applied.url,
+      appliedAt: this.now(),
+      appliedGeneration: generation,
+      ...(applied.etag ? { etag: applied.etag } : {}),
+    };
+  }
+
+  /**
+   * Puts new records (`newRecord`s) in as few BatchWriteItems as fit (25 each), retrying what
+   * the table leaves unprocessed; returns the ones still not written. A BatchWriteItem takes no
+   * condition: only for records no one else creates meanwhile — a booking's record is created
+   * only by the sync of its account, one at a time (the account's message group).
+   */
+  async putNew(records: NewRecord[]): Promise<NewRecord[]> {
+    const left: NewRecord[] = [];
+    for (let i = 0; i < records.length; i += 25) {
+      let requests = records.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      for (let tries = 0; requests.length && tries < 4; tries++) {
+        if (tries) await new Promise((r) => setTimeout(r, 20 * 2 ** tries));
+        const out = await this.table.doc.send(new BatchWriteCommand({ RequestItems: { [this.table.name]: requests } }));
+        requests = (out.UnprocessedItems?.[this.table.name] ?? []) as typeof requests;
+      }
+      left.push(...requests.map((r) => r.PutRequest.Item));
+    }
+    return left;
   }
 
   /** What recording a new desired state sets and removes, shared by `advance` and `commit`. */

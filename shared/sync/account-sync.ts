@@ -9,7 +9,7 @@ import type { BookingRecord } from '../store/bookings.js';
 import type { Connection, ConnectionStore, LastSync } from '../store/connections.js';
 import { destinationOf } from '../connection/destination.js';
 import { retryDelaySeconds } from './backoff.js';
-import { reconcileBooking, type CalendarTarget, type ReconcileDeps, type Unrecorded } from './reconcile.js';
+import { AccountHalted, reconcileBooking, type CalendarTarget, type ReconcileDeps, type Unrecorded } from './reconcile.js';
 
 export interface AccountSyncDeps extends ReconcileDeps {
   connections: ConnectionStore;
@@ -84,6 +84,14 @@ export async function syncAccountBookings(
     homeUrl: connection.homeUrl,
     credentials,
     rediscover: () => (rediscovery ??= rediscover(deps, connection, credentials)),
+    halted: () => stopped !== undefined,
+    // A rejected password or a throttle stops the account at once: no booking waiting for a
+    // write slot sends anything from then on.
+    failed: (err) => {
+      if (stopped) return;
+      if (classify(err) === 'held') stopped = { rejected: true };
+      else if (isThrottle(err)) stopped = { throttled: err as CaldavError };
+    },
   };
 
   // The deadline is wall-clock time (the Lambda's), as davFetch's cut-off is.
@@ -98,22 +106,28 @@ export async function syncAccountBookings(
       return (await deps.bookings.advance(unrecorded.event, planned.generation!)) ?? (await deps.bookings.get(connection.accountId, bookingId)) ?? planned;
     };
     const notRecorded: BookingOutcome = { kind: 'retry', retryAfterSeconds: deps.retryBaseSeconds, error: 'connection_changed', unrecorded: true };
+    // The account stopped (another booking's request learnt it): this one sends nothing.
+    const afterStop = async (stop: NonNullable<typeof stopped>): Promise<BookingOutcome> => {
+      const record = await recorded();
+      if (!record) return notRecorded;
+      // Held until a reconnect reopens it; throttled: paused with the account.
+      return 'rejected' in stop ? { kind: 'held', error: 'credentials_rejected', rejected: false } : pauseAccount(deps, record, stop.throttled);
+    };
     let outcome: BookingOutcome;
     let record: BookingRecord | undefined;
-    if (stopped && 'rejected' in stopped) {
-      // Held until a reconnect reopens it.
-      outcome = (await recorded()) ? { kind: 'held', error: 'credentials_rejected', rejected: false } : notRecorded;
-    } else if (stopped) outcome = (record = await recorded()) ? await pauseAccount(deps, record, stopped.throttled) : notRecorded;
+    if (stopped) outcome = await afterStop(stopped);
     else if (outOfTime()) outcome = (record = await recorded()) ? await outOfTimeRetry(deps, record) : notRecorded;
     else {
       try {
         await reconcileBooking(deps, target, bookingId, planned, unrecorded);
         outcome = { kind: 'ok' };
       } catch (err) {
+        if (err instanceof AccountHalted && stopped) {
+          outcomes.set(bookingId, await afterStop(stopped));
+          return;
+        }
         record = await recorded();
         outcome = !record ? notRecorded : outOfTime() ? await outOfTimeRetry(deps, record) : await settleFailure(deps, record, err);
-        if (outcome.kind === 'held') stopped = { rejected: true };
-        else if (outcome.kind === 'retry' && !outcome.unrecorded) stopped = { throttled: err as CaldavError };
         const retrying = outcome.kind === 'retry' || outcome.kind === 'scheduled';
         deps.log[retrying ? 'warn' : 'error']('booking sync did not complete', {
           accountId: connection.accountId,
@@ -134,8 +148,12 @@ export async function syncAccountBookings(
   const lastOk = connection.lastSync?.outcome === 'ok' ? Date.parse(connection.lastSync.at) : NaN;
   const knownWorking = nowMs(deps) - lastOk < KNOWN_WORKING_MS;
   const [first, ...rest] = knownWorking ? [] : due;
-  if (first !== undefined) await syncOne(first);
-  await mapLimit(knownWorking ? due : rest, deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, syncOne);
+  if (first !== undefined) await syncOne(first.unrecorded ? { ...first, unrecorded: { ...first.unrecorded, alone: true } } : first);
+  // A new booking's record waits for the invocation's calendar writes to end (new-records.ts):
+  // each gets a worker of its own, so none waits behind another's record for its write.
+  const others = knownWorking ? due : rest;
+  const waitingForRecords = others.filter((d) => d.unrecorded && d.unrecorded.readSeq === undefined).length;
+  await mapLimit(others, Math.max(deps.concurrency ?? SYNC_DEFAULTS.bookingConcurrency, waitingForRecords), syncOne);
 
   const at = (deps.now?.() ?? new Date()).toISOString();
   const finals = [...outcomes.values()].filter((o) => o.kind === 'ok' || o.kind === 'failed' || o.kind === 'held');

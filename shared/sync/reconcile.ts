@@ -2,6 +2,7 @@ import type { CalendarObjects, PutResult } from '../caldav/objects.js';
 import { CaldavError, type DavCredentials } from '../caldav/transport.js';
 import type { AttendeeMode } from '../config.js';
 import type { Limiter } from '../concurrency.js';
+import type { NewRecordWriter } from './new-records.js';
 import type { BookingEvent } from '../booking/booking-event.js';
 import { bookingObjectId, bookingToIcs } from '../booking/ics.js';
 import { isPending, type Applied, type BookingRecord, type BookingStore } from '../store/bookings.js';
@@ -12,6 +13,8 @@ export interface ReconcileDeps {
   attendeeMode: AttendeeMode;
   /** Shared by the accounts of one invocation: at most so many bookings' calendar requests at once. */
   writeSlots?: Limiter;
+  /** Where the records of bookings written for the first time go (together, once the invocation's writes are done). */
+  newRecords?: NewRecordWriter;
 }
 
 /** One account's calendar as used while syncing: `calendarUrl` is where new bookings go (the destination); it changes after a re-discovery. */
@@ -25,12 +28,24 @@ export interface CalendarTarget {
   credentials: DavCredentials;
   /** Finds the calendar again when the stored URL went stale; returns where it is now. */
   rediscover(): Promise<{ calendarUrl: string; homeUrl: string }>;
+  /** Whether the account stopped meanwhile (credentials rejected, throttled): no request is sent then. */
+  halted?(): boolean;
+  /** Told of a failed request while its write slot is still held (before the next booking may send). */
+  failed?(err: unknown): void;
 }
 
-/** A change written before it is recorded: the event, and the sequence its record had when read (none: no record). */
+/** The account stopped while this booking waited for a write slot: nothing was sent. */
+export class AccountHalted extends Error {}
+
+/**
+ * A change written before it is recorded: the event, and the sequence its record had when read
+ * (none: no record). `alone`: its record is written at once, not with the invocation's others
+ * (the caller waits on this booking before it writes the next).
+ */
 export interface Unrecorded {
   event: BookingEvent;
   readSeq: number | undefined;
+  alone?: boolean;
 }
 
 /**
@@ -51,19 +66,31 @@ export async function reconcileBooking(deps: ReconcileDeps, target: CalendarTarg
     // The caller may hand in the record it just wrote; later rounds read it again.
     const record = round === 0 && current ? current : await deps.bookings.get(target.accountId, bookingId);
     if (!record || !isPending(record)) return round > 0;
-    const gate: Limiter = deps.writeSlots ?? Object.assign(<R>(fn: () => Promise<R>) => fn(), { full: () => false });
+    const gate = deps.writeSlots ?? ((fn) => fn());
     // Waiting for a slot anyway: the event's text is made meanwhile, not once the slot is ours.
-    const early = gate.full() ? eventText(deps, target, record) : undefined;
+    const early = deps.writeSlots?.full() ? eventText(deps, target, record) : undefined;
     let applied: Applied;
     try {
-      applied = await gate(() => apply(deps, target, record, early));
+      applied = await gate(async () => {
+        if (target.halted?.()) throw new AccountHalted('account stopped: nothing sent');
+        try {
+          return await apply(deps, target, record, early);
+        } catch (err) {
+          target.failed?.(err);
+          throw err;
+        }
+      });
     } catch (err) {
-      if (rediscovered || !isStaleCalendar(err)) throw err;
+      if (rediscovered || err instanceof AccountHalted || !isStaleCalendar(err)) throw err;
       rediscovered = true;
       applied = await gate(async () => {
         Object.assign(target, await target.rediscover());
         return apply(deps, target, record);
       });
+    }
+    if (round === 0 && unrecorded && unrecorded.readSeq === undefined && deps.newRecords && !unrecorded.alone) {
+      await deps.newRecords(deps.bookings.newRecord(unrecorded.event, record.generation!, applied));
+      return true;
     }
     if (round === 0 && unrecorded) {
       if (await deps.bookings.commit(unrecorded.event, record.generation!, applied, unrecorded.readSeq)) return true;

@@ -5,6 +5,7 @@ import { isPending, type BookingRecord, type BookingStore } from '../store/booki
 import type { Connection } from '../store/connections.js';
 import { syncAccountBookings, type AccountSyncDeps, type BookingOutcome, type DueBooking } from './account-sync.js';
 import type { PasswordCache } from './password-cache.js';
+import { newRecordWriter } from './new-records.js';
 import { parseSyncMessage, type RedriveMessage } from './sync-message.js';
 
 export interface QueueMessage {
@@ -108,8 +109,12 @@ export async function syncBatch(deps: BatchDeps, messages: QueueMessage[], opts:
   // One gate for the calendar writes of the whole batch: accounts overlap their DynamoDB calls
   // with each other's writes, and the calendar servers see no more than before.
   const writeSlots = deps.writeSlots ?? limiter(SYNC_DEFAULTS.writeConcurrency);
+  // The records of bookings written for the first time go in together once those writes end.
+  const newRecords = deps.recordFirst ? undefined : newRecordWriter(deps.bookings, writeSlots);
   const accountDeps: AccountDeps =
-    opts.deadline === undefined ? { ...deps, writeSlots } : { ...deps, writeSlots, objects: deps.objects.withDeadline(opts.deadline), deadline: opts.deadline };
+    opts.deadline === undefined
+      ? { ...deps, writeSlots, newRecords }
+      : { ...deps, writeSlots, newRecords, objects: deps.objects.withDeadline(opts.deadline), deadline: opts.deadline };
   await mapLimit([...accounts], deps.accountConcurrency ?? SYNC_DEFAULTS.accountConcurrency, async ([accountId, work]) => {
     const set = (id: string, r: Result) => results.set(id, { ...r, id } as MessageResult);
     let recorded = false;

@@ -169,13 +169,16 @@ describe('booking sync on Radicale', () => {
     expect(titles.filter((t) => ['first', 'second', 'third'].includes(t))).toEqual(['third']);
   });
 
-  it('a new booking is written first and recorded once: one table write; a message that came back is recorded before its calendar write', async () => {
+  it('new bookings are written first and recorded once: one read and one write of the table for the batch; a message that came back is recorded before its calendar write', async () => {
+    // Every table call of the handler, by command (a BatchWriteItem as its command and booking ids).
     const writes: string[] = [];
     const name = 'count-writes';
     stack.table.doc.middlewareStack.add(
       (next, context) => async (args) => {
-        const input = args.input as { Key?: { sk?: string }; Item?: { sk?: string } };
-        if ((input.Key?.sk ?? input.Item?.sk)?.startsWith('BOOKING#bk_once') && /Put|Update/.test(String(context.commandName))) writes.push(String(context.commandName));
+        const input = args.input as { Key?: { sk?: string }; Item?: { sk?: string }; RequestItems?: Record<string, Array<{ PutRequest?: { Item: { sk: string } } }>> };
+        const command = String(context.commandName);
+        if (command === 'BatchWriteItemCommand') writes.push(`${command} ${Object.values(input.RequestItems ?? {}).flat().map((r) => r.PutRequest?.Item.sk).join(' ')}`);
+        else if (command !== 'GetItemCommand' && command !== 'BatchGetItemCommand' && (input.Key?.sk ?? input.Item?.sk)?.startsWith('BOOKING#bk_once')) writes.push(command);
         return next(args);
       },
       { step: 'initialize', name },
@@ -188,8 +191,9 @@ describe('booking sync on Radicale', () => {
       return undefined;
     });
     try {
-      expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_once1', 0)])).batchItemFailures).toEqual([]);
-      expect(writes).toEqual(['PutItemCommand']); // the record, with what was written, in one write
+      expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_once1', 0), bookingEvent('confirmed', 'acct-1', 'bk_once3', 0)])).batchItemFailures).toEqual([]);
+      // The records, with what was written, together once the batch's writes are done.
+      expect(writes.map((w) => w.split(' ').sort().join(' '))).toEqual(['BOOKING#bk_once1 BOOKING#bk_once3 BatchWriteItemCommand']);
       expect(atPut).toEqual([undefined]);
       expect(await store.get('acct-1', 'bk_once1')).toMatchObject({ seq: 0, appliedSeq: 0, appliedState: 'event', etag: expect.any(String) });
       expect((await store.get('acct-1', 'bk_once1'))?.pendingShard).toBeUndefined();
@@ -205,21 +209,47 @@ describe('booking sync on Radicale', () => {
   });
 
   it('a change recorded meanwhile by another writer is not lost: written after the first, from its record', async () => {
+    // (A booking's record is created only by its account's one writer; an existing one is also
+    // changed by a reconnect's requeue: the write that records an update is conditional.)
     const store = new BookingStore(stack.table);
     const conn = await new ConnectionStore(stack.table).get('acct-1');
+    expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_meanwhile', 0)])).batchItemFailures).toEqual([]);
     let once = false;
     proxy.setFault(async (req) => {
-      // While v0 is being written, v1 is recorded (as a reconnect's requeue or a second writer would).
+      // While v1 is being written, v2 is recorded.
       if (req.method === 'PUT' && req.path.endsWith(bookingObjectId('acct-1', 'bk_meanwhile').filename) && !once) {
         once = true;
-        await store.advance(bookingEvent('updated', 'acct-1', 'bk_meanwhile', 1, { title: 'Newer' }) as BookingEvent, conn!.generation);
+        await store.advance(bookingEvent('updated', 'acct-1', 'bk_meanwhile', 2, { title: 'Newer' }) as BookingEvent, conn!.generation);
       }
       return undefined;
     });
-    expect((await sync([bookingEvent('confirmed', 'acct-1', 'bk_meanwhile', 0)])).batchItemFailures).toEqual([]);
-    expect(await store.get('acct-1', 'bk_meanwhile')).toMatchObject({ seq: 1, appliedSeq: 1 });
+    expect((await sync([bookingEvent('updated', 'acct-1', 'bk_meanwhile', 1, { title: 'New' })])).batchItemFailures).toEqual([]);
+    expect(await store.get('acct-1', 'bk_meanwhile')).toMatchObject({ seq: 2, appliedSeq: 2 });
     const events = (await eventsIn()).filter((e) => e.get('UID')!.value === bookingObjectId('acct-1', 'bk_meanwhile').uid);
     expect(events.map((e) => e.get('SUMMARY')!.value)).toEqual(['Newer']);
+  });
+
+  it('new records the table refuses to take: their changes recorded as due, written again without a duplicate', async () => {
+    const name = 'refuse-batch-writes';
+    stack.table.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (String(context.commandName) === 'BatchWriteItemCommand') throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    const batch = [bookingEvent('confirmed', 'acct-1', 'bk_refused1', 0), bookingEvent('confirmed', 'acct-1', 'bk_refused2', 0)];
+    try {
+      expect((await sync(batch)).batchItemFailures).toEqual([]); // recorded as due: acknowledged
+    } finally {
+      stack.table.doc.middlewareStack.remove(name);
+    }
+    const store = new BookingStore(stack.table);
+    for (const e of batch) expect(await store.get('acct-1', e.booking.id)).toMatchObject({ seq: 0, attempts: 1, pendingShard: expect.any(String) });
+    expect((await sync(batch, 2)).batchItemFailures).toEqual([]);
+    for (const e of batch) expect(await store.get('acct-1', e.booking.id)).toMatchObject({ appliedSeq: 0 });
+    const texts = [...(await calendar()).values()];
+    for (const e of batch) expect(texts.filter((t) => t.includes(`${e.booking.id} v0`))).toHaveLength(1);
   });
 
   it('credentials that wrote just now: a batch’s bookings go out at once; a throttle is learnt by those in flight, no more', async () => {

@@ -55,6 +55,58 @@ describe('BookingStore.advance', () => {
   });
 });
 
+describe('a change written before it is recorded (advanced, commit, newRecord, putNew)', () => {
+  const applied = { state: 'event' as const, url: 'https://p01-caldav.icloud.com/1/calendars/home/x.ics', etag: '"e1"' };
+  const withoutIndex = ({ pendingShard: _p, dueAt: _d, unsettledAccount: _u, pk: _pk, sk: _sk, ...rest }: Record<string, unknown>) => rest;
+
+  it('advanced() is the record advance() stores (but the pending index), from a record that was written and refused since', async () => {
+    const a = account();
+    await store.advance(event('confirmed', a, 'b1', 1), 'g1');
+    await store.markApplied(a, 'b1', 1, applied, 'g1');
+    await store.advance(event('updated', a, 'b1', 2), 'g1');
+    await store.markRetry(a, 'b1', 2, clock);
+    await store.markFailed(a, 'b1', 2, 'event_rejected');
+    const read = await store.get(a, 'b1');
+    for (const next of [event('updated', a, 'b1', 3, { title: 'Third' }), event('cancelled', a, 'b1', 4)]) {
+      const planned = store.advanced(await store.get(a, 'b1'), next, 'g2');
+      const stored = await store.advance(next, 'g2');
+      expect(withoutIndex(planned as never)).toEqual(withoutIndex(stored as never));
+    }
+    expect(store.advanced(read, event('updated', a, 'b1', 2), 'g1')).toBeUndefined(); // not newer: nothing to record
+  });
+
+  it('commit records a new booking in one put, and an update only while the record is as it was read', async () => {
+    const a = account();
+    expect(await store.commit(event('confirmed', a, 'b1', 0), 'g1', applied, undefined)).toBe(true);
+    const created = await store.get(a, 'b1');
+    expect(created).toMatchObject({ seq: 0, appliedSeq: 0, appliedState: 'event', eventUrl: applied.url, etag: '"e1"', generation: 'g1', appliedGeneration: 'g1' });
+    expect(isPending(created!)).toBe(false);
+    expect(created!.pendingShard).toBeUndefined();
+    expect(await store.commit(event('confirmed', a, 'b1', 0), 'g1', applied, undefined)).toBe(false); // it exists now
+    // Read at seq 0; v2 recorded meanwhile: the commit of v1 is refused, v2 stays pending.
+    await store.advance(event('updated', a, 'b1', 2), 'g1');
+    expect(await store.commit(event('updated', a, 'b1', 1), 'g1', { ...applied, etag: undefined }, 0)).toBe(false);
+    expect(await store.get(a, 'b1')).toMatchObject({ seq: 2, appliedSeq: 0 });
+    expect(await store.commit(event('updated', a, 'b1', 3), 'g1', { ...applied, etag: undefined }, 2)).toBe(true);
+    const updated = await store.get(a, 'b1');
+    expect(updated).toMatchObject({ seq: 3, appliedSeq: 3 });
+    expect(updated!.etag).toBeUndefined(); // no ETag came back: none kept
+    expect(updated!.pendingShard).toBeUndefined();
+    expect(updated!.unsettledAccount).toBeUndefined();
+  });
+
+  it('putNew writes new records together and hands back what the table left unprocessed', async () => {
+    const a = account();
+    const records = Array.from({ length: 30 }, (_, i) => store.newRecord(event('confirmed', a, `b${i}`, 0), 'g1', applied));
+    expect(await store.putNew(records)).toEqual([]);
+    for (const i of [0, 24, 25, 29]) expect(await store.get(a, `b${i}`)).toMatchObject({ seq: 0, appliedSeq: 0, generation: 'g1' });
+    let calls = 0;
+    const stubborn = new BookingStore({ name: table.name, doc: { send: async (cmd: { input: { RequestItems: Record<string, unknown[]> } }) => (calls++, { UnprocessedItems: cmd.input.RequestItems }) } } as never);
+    expect(await stubborn.putNew(records.slice(0, 2))).toEqual(records.slice(0, 2));
+    expect(calls).toBe(4); // tried again before giving up
+  });
+});
+
 describe('BookingStore.markApplied', () => {
   it('is conditional on the sequence: a newer desired state stays pending', async () => {
     const a = account();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapLimit } from '../../shared/concurrency.js';
+import { limiter, mapLimit } from '../../shared/concurrency.js';
 
 describe('mapLimit', () => {
   it('keeps input order with at most `limit` running', async () => {
@@ -35,5 +35,28 @@ describe('mapLimit', () => {
     await expect(run).rejects.toThrow('boom');
     expect(finished).toEqual([0]);
     expect(started).toEqual([0, 1]); // nothing started after the failure
+  });
+});
+
+describe('limiter', () => {
+  it('whenIdle resolves once nothing runs or waits; full says whether a call would wait', async () => {
+    const gate = limiter(1);
+    expect(gate.full()).toBe(false);
+    let releaseFirst!: () => void;
+    const first = gate(() => new Promise<void>((r) => (releaseFirst = r)));
+    const second = gate(async () => 'second');
+    expect(gate.full()).toBe(true);
+    let idle = false;
+    const whenIdle = gate.whenIdle().then(() => (idle = true));
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    releaseFirst();
+    await first;
+    expect(idle).toBe(false); // the slot passed to the waiting call
+    expect(await second).toBe('second');
+    await whenIdle;
+    expect(idle).toBe(true);
+    expect(gate.full()).toBe(false);
+    await gate.whenIdle(); // idle already: resolves on the next turn
   });
 });
