@@ -5,7 +5,8 @@ import { createDisconnectHandler } from '../../functions/handlers/disconnect.js'
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readConfig } from '../../shared/config.js';
+import { readConfig, readLocalSettings } from '../../shared/config.js';
+import { stackOptions } from '../../local/stack-settings.js';
 import { cipherFromConfig, platformFrom } from '../../functions/lib/platform.js';
 
 describe('readConfig', () => {
@@ -81,5 +82,14 @@ describe('handlers build with the configuration the cloud stack gives them', () 
 
   it('every function refuses to start without TABLE_NAME, naming it', () => {
     expect(() => readConfig({ CIPHER: 'kms' })).toThrow(/TABLE_NAME/);
+  });
+});
+
+describe('readLocalSettings', () => {
+  it('records every change first on the local stack unless SYNC_RECORD_FIRST=false; anything else is refused', () => {
+    expect(readLocalSettings({}).SYNC_RECORD_FIRST).toBe(true);
+    expect(readLocalSettings({ SYNC_RECORD_FIRST: 'false' }).SYNC_RECORD_FIRST).toBe(false);
+    expect(stackOptions(readLocalSettings({ SYNC_RECORD_FIRST: 'false' })).recordFirst).toBe(false);
+    expect(() => readLocalSettings({ SYNC_RECORD_FIRST: 'no' })).toThrow(/SYNC_RECORD_FIRST/);
   });
 });
