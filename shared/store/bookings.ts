@@ -164,27 +164,21 @@ export class BookingStore {
    * that deleted it, or another change recorded meanwhile, makes this false.
    */
   async commit(event: BookingEvent, generation: string, applied: Applied, readSeq: number | undefined): Promise<boolean> {
-    const { set, remove, values } = this.advanceUpdate(event, generation);
     try {
       if (readSeq === undefined) {
         // No record yet (a new booking, the common case): the whole record in one put.
         await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: this.newRecord(event, generation, applied), ConditionExpression: 'attribute_not_exists(pk)' }));
         return true;
       }
-      Object.assign(values, { ':state': applied.state, ':url': applied.url, ':at': this.now(), ':readSeq': readSeq });
-      set.push('appliedSeq = :seq', 'appliedState = :state', 'eventUrl = :url', 'appliedAt = :at', 'appliedGeneration = :generation');
-      if (applied.etag) {
-        set.push('etag = :etag');
-        values[':etag'] = applied.etag;
-      } else remove.push('etag');
-      remove.push('pendingShard', 'dueAt', 'unsettledAccount');
+      const change = this.advanceUpdate(event, generation);
+      const written = this.appliedUpdate(applied, generation);
       await this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: key(event.userId, event.booking.id),
-          UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+          UpdateExpression: `SET ${[...change.set, ...written.set].join(', ')} REMOVE ${[...change.remove, ...written.remove].join(', ')}`,
           ConditionExpression: 'seq = :readSeq',
-          ExpressionAttributeValues: values,
+          ExpressionAttributeValues: { ...change.values, ...written.values, ':readSeq': readSeq },
         }),
       );
       return true;
@@ -228,6 +222,25 @@ export class BookingStore {
     return left;
   }
 
+  /**
+   * What recording a write of the desired state (`:seq`) sets and removes — out of the pending
+   * and unsettled indexes — shared by `markApplied` and `commit`.
+   */
+  private appliedUpdate(applied: Applied, generation?: string) {
+    const values: Record<string, unknown> = { ':state': applied.state, ':url': applied.url, ':at': this.now() };
+    const set = ['appliedSeq = :seq', 'appliedState = :state', 'eventUrl = :url', 'appliedAt = :at'];
+    const remove = ['pendingShard', 'dueAt', 'unsettledAccount'];
+    if (generation) {
+      set.push('appliedGeneration = :gen');
+      values[':gen'] = generation;
+    }
+    if (applied.etag) {
+      set.push('etag = :etag');
+      values[':etag'] = applied.etag;
+    } else remove.push('etag');
+    return { set, remove, values };
+  }
+
   /** What recording a new desired state sets and removes, shared by `advance` and `commit`. */
   private advanceUpdate(event: BookingEvent, generation: string) {
     const now = this.now();
@@ -262,17 +275,9 @@ export class BookingStore {
    * still of the connection (`generation`) it was written with.
    */
   async markApplied(accountId: string, bookingId: string, seq: number, applied: Applied, generation?: string): Promise<boolean> {
-    const values: Record<string, unknown> = { ':seq': seq, ':state': applied.state, ':url': applied.url, ':at': this.now() };
-    let update = 'SET appliedSeq = :seq, appliedState = :state, eventUrl = :url, appliedAt = :at';
-    if (generation) {
-      update += ', appliedGeneration = :gen';
-      values[':gen'] = generation;
-    }
-    if (applied.etag) {
-      update += ', etag = :etag';
-      values[':etag'] = applied.etag;
-    }
-    update += ` REMOVE pendingShard, dueAt, unsettledAccount, attempts, failedSeq, failure${applied.etag ? '' : ', etag'}`;
+    const { set, remove, values } = this.appliedUpdate(applied, generation);
+    remove.push('attempts', 'failedSeq', 'failure');
+    const update = `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`;
     return this.conditional(accountId, bookingId, seq, update, values, generation ? 'attribute_not_exists(generation) OR generation = :gen' : undefined);
   }
 
